@@ -1,0 +1,1 @@
+"""Partner side: the adapter SDK and the reference adapters (police, health, education)."""

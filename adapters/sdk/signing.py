@@ -1,0 +1,141 @@
+"""Signed JSON documents: RFC 8785 canonical JSON in a compact JWS with alg Ed25519.
+
+Both the broker and partner adapters use this module, so what one side signs the
+other verifies byte for byte. The verifier never trusts the header's `alg`: only
+Ed25519 (RFC 9864) is allowed, and `typ` must name the expected document.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, OKPKey
+
+ALGORITHM = "Ed25519"
+_ALGORITHMS = [ALGORITHM]
+
+
+class SignatureInvalid(Exception):
+    """A signed document failed to verify; the message says why."""
+
+
+def canonical_json(data: Any) -> bytes:
+    """RFC 8785 (JCS) bytes of JSON-ready data."""
+    return bytes(rfc8785.dumps(data))
+
+
+def public_jwk(key: OKPKey) -> dict[str, str]:
+    """The public JWK with `kid` = RFC 7638 thumbprint, `alg` and `use`."""
+    data = {k: str(v) for k, v in key.as_dict(private=False).items()}
+    data.update(kid=key.thumbprint(), alg=ALGORITHM, use="sig")
+    return data
+
+
+def import_public_jwk(jwk: dict[str, Any]) -> OKPKey:
+    """An Ed25519 public key from a JWK, refusing anything else."""
+    if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519" or "d" in jwk:
+        raise ValueError("expected a public Ed25519 JWK (kty OKP, crv Ed25519, no private part)")
+    return OKPKey.import_key({k: jwk[k] for k in ("kty", "crv", "x")})
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """A private Ed25519 key and its RFC 7638 thumbprint."""
+
+    key: OKPKey
+
+    @property
+    def kid(self) -> str:
+        return self.key.thumbprint()
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        return cls(OKPKey.import_key(Ed25519PrivateKey.generate()))
+
+    @classmethod
+    def from_pem_file(cls, path: Path, passphrase: str | None) -> SigningKey:
+        """Load a PKCS#8 PEM file, encrypted when a passphrase is given."""
+        password = passphrase.encode() if passphrase else None
+        try:
+            private = serialization.load_pem_private_key(path.read_bytes(), password=password)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"cannot load the signing key {path}: {error}") from error
+        if not isinstance(private, Ed25519PrivateKey):
+            raise ValueError(f"{path} does not hold an Ed25519 private key")
+        return cls(OKPKey.import_key(private))
+
+    def write_pem_file(self, path: Path, passphrase: str | None) -> None:
+        """Write PKCS#8 PEM, encrypted with the passphrase when there is one, mode 0600."""
+        private = self.key.private_key
+        encryption: serialization.KeySerializationEncryption = (
+            serialization.BestAvailableEncryption(passphrase.encode())
+            if passphrase
+            else serialization.NoEncryption()
+        )
+        pem = private.private_bytes(  # type: ignore[union-attr]
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
+        path.write_bytes(pem)
+
+    def public_jwk(self) -> dict[str, str]:
+        return public_jwk(self.key)
+
+    def sign(self, payload: Any, *, typ: str, extra_header: dict[str, Any] | None = None) -> str:
+        """Compact JWS over the canonical JSON of `payload`."""
+        header = {"alg": ALGORITHM, "kid": self.kid, "typ": typ, **(extra_header or {})}
+        return jws.serialize_compact(header, canonical_json(payload), self.key, algorithms=_ALGORITHMS)
+
+
+def key_set(jwks: Iterable[dict[str, Any]]) -> KeySet:
+    return KeySet([import_public_jwk(jwk) for jwk in jwks])
+
+
+def unverified_claims(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and payload WITHOUT verifying: only to find which key should verify it."""
+    try:
+        obj = jws.extract_compact(token.encode("ascii"))
+        payload = json.loads(obj.payload)
+    except (JoseError, ValueError, UnicodeError) as error:
+        raise SignatureInvalid(f"not a compact JWS with a JSON payload: {error}") from error
+    if not isinstance(payload, dict):
+        raise SignatureInvalid("the JWS payload is not a JSON object")
+    return dict(obj.protected), payload
+
+
+def verify(token: str, keys: OKPKey | KeySet, *, typ: str) -> dict[str, Any]:
+    """Verify a compact JWS made by `sign` and return its JSON payload.
+
+    Refuses another algorithm, another `typ`, a bad signature and a payload that
+    is not the canonical form of itself (so two byte strings never verify as one
+    document).
+    """
+    try:
+        obj = jws.deserialize_compact(token.encode("ascii"), keys, algorithms=_ALGORITHMS)
+    except (JoseError, ValueError, UnicodeError) as error:
+        raise SignatureInvalid(f"signature does not verify: {type(error).__name__}") from error
+    header = obj.protected
+    if header.get("alg") != ALGORITHM:
+        raise SignatureInvalid(f"algorithm {header.get('alg')!r} is not allowed")
+    if header.get("typ") != typ:
+        raise SignatureInvalid(f"expected typ {typ!r}, got {header.get('typ')!r}")
+    try:
+        payload = json.loads(obj.payload)
+    except ValueError as error:
+        raise SignatureInvalid("the signed payload is not JSON") from error
+    if canonical_json(payload) != obj.payload:
+        raise SignatureInvalid("the signed payload is not RFC 8785 canonical JSON")
+    if not isinstance(payload, dict):
+        raise SignatureInvalid("the signed payload is not a JSON object")
+    return payload

@@ -1,0 +1,1 @@
+"""The MASH enquiry broker service."""

@@ -1,0 +1,107 @@
+"""The transactional outbox: rows written with the state change, published by the relay."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sdk.transport.base import OutgoingMessage
+from broker.adapters.db import tables as t
+from broker.adapters.db.mapping import utc
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
+    row_id: int
+    attempts: int
+    expires_at: dt.datetime | None
+    message: OutgoingMessage
+
+
+class OutboxRepository:
+    def __init__(self, connection: AsyncConnection, *, skip_locked: bool) -> None:
+        self._c = connection
+        self._skip_locked = skip_locked
+
+    async def add(
+        self, messages: Sequence[OutgoingMessage], *, now: dt.datetime,
+        expires_at: dt.datetime | None,
+    ) -> None:
+        if not messages:
+            return
+        await self._c.execute(
+            insert(t.outbox),
+            [
+                {
+                    "message_id": m.message_id,
+                    "exchange": m.exchange,
+                    "routing_key": m.routing_key,
+                    "message_type": m.message_type,
+                    "correlation_id": m.correlation_id,
+                    "headers": m.headers,
+                    "body": m.body,
+                    "expires_at": expires_at,
+                    "created_at": now,
+                    "available_at": now,
+                    "attempts": 0,
+                }
+                for m in messages
+            ],
+        )
+
+    async def claim(self, now: dt.datetime, limit: int) -> list[PendingMessage]:
+        """Unpublished rows due now, oldest first; locked (SKIP LOCKED) on PostgreSQL
+        so several relays never take the same row at once."""
+        query = (
+            select(t.outbox)
+            .where(t.outbox.c.published_at.is_(None))
+            .where(t.outbox.c.available_at <= now)
+            .order_by(t.outbox.c.id)
+            .limit(limit)
+        )
+        if self._skip_locked:
+            query = query.with_for_update(skip_locked=True)
+        rows = (await self._c.execute(query)).mappings().all()
+        return [
+            PendingMessage(
+                row_id=r["id"],
+                attempts=r["attempts"],
+                expires_at=utc(r["expires_at"]),
+                message=OutgoingMessage(
+                    exchange=r["exchange"],
+                    routing_key=r["routing_key"],
+                    body=bytes(r["body"]),
+                    message_id=r["message_id"],
+                    correlation_id=r["correlation_id"],
+                    message_type=r["message_type"],
+                    headers=dict(r["headers"]),
+                ),
+            )
+            for r in rows
+        ]
+
+    async def mark_published(self, row_ids: Sequence[int], at: dt.datetime) -> None:
+        if row_ids:
+            await self._c.execute(
+                update(t.outbox).where(t.outbox.c.id.in_(row_ids)).values(published_at=at)
+            )
+
+    async def mark_failed(self, row_id: int, *, error: str, retry_at: dt.datetime) -> None:
+        await self._c.execute(
+            update(t.outbox)
+            .where(t.outbox.c.id == row_id)
+            .values(attempts=t.outbox.c.attempts + 1, last_error=error[:500], available_at=retry_at)
+        )
+
+    async def backlog(self) -> int:
+        return int(
+            (
+                await self._c.execute(
+                    select(func.count()).select_from(t.outbox).where(t.outbox.c.published_at.is_(None))
+                )
+            ).scalar_one()
+        )

@@ -1,0 +1,273 @@
+"""Repositories over one open transaction (an AsyncConnection inside `begin()`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from broker.adapters.db import tables as t
+from broker.adapters.db.mapping import (
+    consent_from_json,
+    consent_to_json,
+    reply_from_json,
+    reply_to_json,
+    subject_from_json,
+    subject_to_json,
+    utc,
+)
+from broker.domain.brag import Brag
+from broker.domain.consent import GateOutcome
+from broker.domain.enquiry import Enquiry, EnquiryState, PartnerRequest, RequestStatus
+
+
+class EnquiryRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._c = connection
+
+    async def add(self, enquiry: Enquiry, *, idempotency_key: str | None = None,
+                  wanted_categories: Sequence[str] | None = None) -> None:
+        await self._c.execute(
+            insert(t.enquiries).values(
+                enquiry_id=enquiry.enquiry_id,
+                purpose=enquiry.purpose,
+                brag=enquiry.brag.value,
+                state=enquiry.state.value,
+                opened_by=enquiry.opened_by,
+                opened_at=enquiry.opened_at,
+                deadline_at=enquiry.deadline_at,
+                dispatched_at=enquiry.dispatched_at,
+                closed_at=enquiry.closed_at,
+                completion=enquiry.completion,
+                refusal_reason=enquiry.refusal_reason,
+                subjects=[subject_to_json(s) for s in enquiry.subjects],
+                consent=consent_to_json(enquiry.consent),
+                wanted_categories=list(wanted_categories) if wanted_categories else None,
+                idempotency_key=idempotency_key,
+            )
+        )
+        if enquiry.requests:
+            await self._c.execute(
+                insert(t.partner_requests),
+                [self._request_row(enquiry.enquiry_id, r) for r in enquiry.requests],
+            )
+        if enquiry.gate_outcomes:
+            await self._c.execute(
+                insert(t.gate_decisions),
+                [
+                    {
+                        "enquiry_id": enquiry.enquiry_id,
+                        "seq": seq,
+                        "gate": g.gate,
+                        "partner_id": g.partner_id,
+                        "passed": g.passed,
+                        "reason": g.reason,
+                        "decided_at": enquiry.opened_at,
+                    }
+                    for seq, g in enumerate(enquiry.gate_outcomes)
+                ],
+            )
+
+    @staticmethod
+    def _request_row(enquiry_id: str, r: PartnerRequest) -> dict[str, Any]:
+        return {
+            "request_id": r.request_id,
+            "enquiry_id": enquiry_id,
+            "partner_id": r.partner_id,
+            "partner_name": r.partner_name,
+            "status": r.status.value,
+            "categories": list(r.categories),
+            "agreement_id": r.agreement_id,
+            "agreement_version": r.agreement_version,
+            "reason": r.reason,
+            "late": r.late,
+            "replied_at": r.reply.replied_at if r.reply else None,
+            "reply": reply_to_json(r.reply) if r.reply else None,
+            "reply_jws": r.reply.signed_reply if r.reply else None,
+        }
+
+    async def get(self, enquiry_id: str, *, for_update: bool = False) -> Enquiry | None:
+        query = select(t.enquiries).where(t.enquiries.c.enquiry_id == enquiry_id)
+        if for_update:
+            # Serialises concurrent replies for one enquiry on PostgreSQL;
+            # SQLite has one writer at a time anyway.
+            query = query.with_for_update()
+        row = (await self._c.execute(query)).mappings().first()
+        if row is None:
+            return None
+        requests = (
+            await self._c.execute(
+                select(t.partner_requests)
+                .where(t.partner_requests.c.enquiry_id == enquiry_id)
+                .order_by(t.partner_requests.c.partner_id)
+            )
+        ).mappings().all()
+        gates = (
+            await self._c.execute(
+                select(t.gate_decisions)
+                .where(t.gate_decisions.c.enquiry_id == enquiry_id)
+                .order_by(t.gate_decisions.c.seq)
+            )
+        ).mappings().all()
+        return Enquiry(
+            enquiry_id=row["enquiry_id"],
+            purpose=row["purpose"],
+            brag=Brag(row["brag"]),
+            subjects=tuple(subject_from_json(s) for s in row["subjects"]),
+            consent=consent_from_json(row["consent"]),
+            opened_by=row["opened_by"],
+            opened_at=utc(row["opened_at"]),  # type: ignore[arg-type]
+            deadline_at=utc(row["deadline_at"]),  # type: ignore[arg-type]
+            state=EnquiryState(row["state"]),
+            requests=[
+                PartnerRequest(
+                    request_id=r["request_id"],
+                    partner_id=r["partner_id"],
+                    partner_name=r["partner_name"],
+                    status=RequestStatus(r["status"]),
+                    categories=tuple(r["categories"]),
+                    agreement_id=r["agreement_id"],
+                    agreement_version=r["agreement_version"],
+                    reason=r["reason"],
+                    late=bool(r["late"]),
+                    reply=(
+                        reply_from_json(
+                            r["reply"],
+                            request_id=r["request_id"],
+                            enquiry_id=enquiry_id,
+                            partner_id=r["partner_id"],
+                            jws=r["reply_jws"],
+                        )
+                        if r["reply"]
+                        else None
+                    ),
+                )
+                for r in requests
+            ],
+            gate_outcomes=[
+                GateOutcome(g["gate"], bool(g["passed"]), g["reason"], g["partner_id"]) for g in gates
+            ],
+            refusal_reason=row["refusal_reason"],
+            dispatched_at=utc(row["dispatched_at"]),
+            closed_at=utc(row["closed_at"]),
+            completion=row["completion"],
+        )
+
+    async def save(self, enquiry: Enquiry) -> None:
+        """Write back what can change after opening: state, closure and each request."""
+        await self._c.execute(
+            update(t.enquiries)
+            .where(t.enquiries.c.enquiry_id == enquiry.enquiry_id)
+            .values(
+                state=enquiry.state.value,
+                closed_at=enquiry.closed_at,
+                completion=enquiry.completion,
+            )
+        )
+        for request in enquiry.requests:
+            row = self._request_row(enquiry.enquiry_id, request)
+            await self._c.execute(
+                update(t.partner_requests)
+                .where(t.partner_requests.c.request_id == request.request_id)
+                .values(
+                    status=row["status"],
+                    late=row["late"],
+                    replied_at=row["replied_at"],
+                    reply=row["reply"],
+                    reply_jws=row["reply_jws"],
+                )
+            )
+
+    async def by_idempotency_key(self, key: str) -> str | None:
+        return (
+            await self._c.execute(
+                select(t.enquiries.c.enquiry_id).where(t.enquiries.c.idempotency_key == key)
+            )
+        ).scalar_one_or_none()
+
+    async def request_owner(self, request_id: str) -> tuple[str, str] | None:
+        """(enquiry_id, partner_id) of a request, or None when we never sent it."""
+        row = (
+            await self._c.execute(
+                select(t.partner_requests.c.enquiry_id, t.partner_requests.c.partner_id).where(
+                    t.partner_requests.c.request_id == request_id
+                )
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
+
+    async def overdue(self, now: dt.datetime, limit: int) -> list[str]:
+        rows = await self._c.execute(
+            select(t.enquiries.c.enquiry_id)
+            .where(t.enquiries.c.state == EnquiryState.DISPATCHED.value)
+            .where(t.enquiries.c.deadline_at <= now)
+            .order_by(t.enquiries.c.deadline_at)
+            .limit(limit)
+        )
+        return [r[0] for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSummary:
+    summary_id: str
+    enquiry_id: str
+    version: int
+    supersedes: str | None
+    issued_at: dt.datetime
+    jws: str
+
+
+class SummaryRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._c = connection
+
+    async def add(self, summary: StoredSummary) -> None:
+        await self._c.execute(
+            insert(t.summaries).values(
+                summary_id=summary.summary_id,
+                enquiry_id=summary.enquiry_id,
+                version=summary.version,
+                supersedes=summary.supersedes,
+                issued_at=summary.issued_at,
+                jws=summary.jws,
+            )
+        )
+
+    async def history(self, enquiry_id: str) -> list[StoredSummary]:
+        rows = (
+            await self._c.execute(
+                select(t.summaries)
+                .where(t.summaries.c.enquiry_id == enquiry_id)
+                .order_by(t.summaries.c.version)
+            )
+        ).mappings().all()
+        return [
+            StoredSummary(
+                summary_id=r["summary_id"],
+                enquiry_id=r["enquiry_id"],
+                version=r["version"],
+                supersedes=r["supersedes"],
+                issued_at=utc(r["issued_at"]),  # type: ignore[arg-type]
+                jws=r["jws"],
+            )
+            for r in rows
+        ]
+
+    async def latest(self, enquiry_id: str) -> StoredSummary | None:
+        history = await self.history(enquiry_id)
+        return history[-1] if history else None
+
+
+class RejectionRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._c = connection
+
+    async def add(self, **values: Any) -> None:
+        await self._c.execute(insert(t.rejected_messages).values(**values))
+
+    async def count(self) -> int:
+        return int((await self._c.execute(select(func.count()).select_from(t.rejected_messages))).scalar_one())

@@ -1,0 +1,50 @@
+"""One database transaction around a use case: all its effects commit together or none do."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+
+from broker.adapters.db.engine import is_sqlite
+from broker.adapters.db.outbox import OutboxRepository
+from broker.adapters.db.repository import EnquiryRepository, RejectionRepository, SummaryRepository
+
+
+class SqlUnitOfWork:
+    enquiries: EnquiryRepository
+    summaries: SummaryRepository
+    outbox: OutboxRepository
+    rejections: RejectionRepository
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+        self._transaction: AsyncTransaction | None = None
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        self._connection = await self._engine.connect()
+        self._transaction = await self._connection.begin()
+        c = self._connection
+        self.enquiries = EnquiryRepository(c)
+        self.summaries = SummaryRepository(c)
+        self.outbox = OutboxRepository(c, skip_locked=not is_sqlite(str(self._engine.url)))
+        self.rejections = RejectionRepository(c)
+        return self
+
+    async def commit(self) -> None:
+        assert self._transaction is not None
+        await self._transaction.commit()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._connection is not None and self._transaction is not None
+        try:
+            if self._transaction.is_active:
+                await self._transaction.rollback()
+        finally:
+            await self._connection.close()

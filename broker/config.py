@@ -1,0 +1,92 @@
+"""Settings, read from the environment with the prefix MASH_ (pydantic-settings).
+
+Built once by the composition root, never at import time, so tests can make
+their own. Unsafe defaults are refused outside development.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from broker.domain.brag import DEFAULT_TIMESCALES, Brag
+
+
+class Timescales(BaseModel):
+    """How long partners have to reply, by the enquiry's BRAG (ISO 8601 durations or seconds)."""
+
+    red: dt.timedelta = DEFAULT_TIMESCALES[Brag.RED]
+    amber: dt.timedelta = DEFAULT_TIMESCALES[Brag.AMBER]
+    green: dt.timedelta = DEFAULT_TIMESCALES[Brag.GREEN]
+    blue: dt.timedelta = DEFAULT_TIMESCALES[Brag.BLUE]
+
+    def table(self) -> dict[Brag, dt.timedelta]:
+        return {Brag.RED: self.red, Brag.AMBER: self.amber, Brag.GREEN: self.green, Brag.BLUE: self.blue}
+
+    @model_validator(mode="after")
+    def _positive(self) -> Timescales:
+        for brag, span in self.table().items():
+            if span <= dt.timedelta(0):
+                raise ValueError(f"timescale for {brag.value} must be positive")
+        return self
+
+
+class Signing(BaseModel):
+    key_file: Path = Path("var/keys/broker.pem")
+    passphrase: SecretStr | None = None
+
+
+class Amqp(BaseModel):
+    delivery_limit: int = Field(default=5, ge=1, le=100)
+    queue_max_length: int = Field(default=100_000, ge=1)
+    prefetch: int = Field(default=64, ge=1, le=1000)
+    publish_timeout_s: float = Field(default=10.0, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MASH_", env_nested_delimiter="__", extra="ignore", case_sensitive=False
+    )
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///var/mash.sqlite3"
+    amqp_url: SecretStr | None = None
+    amqp: Amqp = Amqp()
+    agreements_dir: Path = Path("var/dev/agreements")
+    signing: Signing = Signing()
+    timescales: Timescales = Timescales()
+    default_purpose: str = "mash-safeguarding-enquiry"
+    relay_poll_s: float = Field(default=0.5, gt=0)
+    relay_batch: int = Field(default=100, ge=1, le=5000)
+    sweep_interval_s: float = Field(default=5.0, gt=0)
+    embedded_adapters: list[str] = ["police", "health", "education"]
+    dev_dir: Path = Path("var/dev")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def uses_amqp(self) -> bool:
+        return self.amqp_url is not None
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = []
+        if self.amqp_url is None:
+            problems.append("MASH_AMQP_URL is required (the in-process transport is for development)")
+        elif "guest:guest@" in self.amqp_url.get_secret_value() or "://guest@" in (
+            self.amqp_url.get_secret_value()
+        ):
+            problems.append("the RabbitMQ guest user is for development only")
+        if self.database_url.startswith("sqlite"):
+            problems.append("use PostgreSQL in production (MASH_DATABASE_URL=postgresql+asyncpg://...)")
+        if self.signing.passphrase is None:
+            problems.append("MASH_SIGNING__PASSPHRASE is required: the signing key must be encrypted")
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self

@@ -1,0 +1,167 @@
+"""The Enquiry aggregate and its explicit state machine.
+
+    opened ──> refused                      (a gate said no; nothing is sent)
+    opened ──> dispatched ──> complete      (every asked partner replied)
+                         └──> partial       (the deadline passed first)
+
+Each partner has its own request with its own status:
+
+    pending ──> replied | no_reply          (asked partners)
+    not_asked                               (left out by the agreement gate, with a reason)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+
+from broker.domain.brag import Brag
+from broker.domain.consent import ConsentDecision, GateOutcome
+from broker.domain.errors import IllegalTransition, ReplyRejected
+from broker.domain.replies import PartnerReply
+from broker.domain.subject import Subject
+
+
+class EnquiryState(str, enum.Enum):
+    OPENED = "opened"
+    REFUSED = "refused"
+    DISPATCHED = "dispatched"
+    COMPLETE = "complete"
+    PARTIAL = "partial"
+
+
+class RequestStatus(str, enum.Enum):
+    PENDING = "pending"
+    REPLIED = "replied"
+    NO_REPLY = "no_reply"
+    NOT_ASKED = "not_asked"
+
+
+TRANSITIONS: dict[EnquiryState, frozenset[EnquiryState]] = {
+    EnquiryState.OPENED: frozenset({EnquiryState.REFUSED, EnquiryState.DISPATCHED}),
+    EnquiryState.DISPATCHED: frozenset({EnquiryState.COMPLETE, EnquiryState.PARTIAL}),
+    EnquiryState.REFUSED: frozenset(),
+    EnquiryState.COMPLETE: frozenset(),
+    EnquiryState.PARTIAL: frozenset(),
+}
+
+TERMINAL = frozenset({EnquiryState.REFUSED, EnquiryState.COMPLETE, EnquiryState.PARTIAL})
+
+
+@dataclass(slots=True)
+class PartnerRequest:
+    """One partner's part in an enquiry."""
+
+    request_id: str
+    partner_id: str
+    partner_name: str
+    status: RequestStatus
+    categories: tuple[str, ...] = ()
+    agreement_id: str | None = None
+    agreement_version: str | None = None
+    reason: str | None = None
+    reply: PartnerReply | None = None
+    late: bool = False  # replied after the deadline closed the enquiry
+
+
+@dataclass(slots=True)
+class Enquiry:
+    """An enquiry about one child and household, from opening to its summary."""
+
+    enquiry_id: str
+    purpose: str
+    brag: Brag
+    subjects: tuple[Subject, ...]
+    consent: ConsentDecision | None
+    opened_by: str
+    opened_at: dt.datetime
+    deadline_at: dt.datetime
+    state: EnquiryState = EnquiryState.OPENED
+    requests: list[PartnerRequest] = field(default_factory=list)
+    gate_outcomes: list[GateOutcome] = field(default_factory=list)
+    refusal_reason: str | None = None
+    dispatched_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    completion: str | None = None  # all_replied | deadline
+
+    def _move(self, to: EnquiryState) -> None:
+        if to not in TRANSITIONS[self.state]:
+            raise IllegalTransition(
+                f"enquiry {self.enquiry_id} cannot go from {self.state.value} to {to.value}"
+            )
+        self.state = to
+
+    def refuse(self, reason: str) -> None:
+        """A gate refused the enquiry: nothing may be sent."""
+        self._move(EnquiryState.REFUSED)
+        self.refusal_reason = reason
+
+    def dispatch(self, requests: list[PartnerRequest], at: dt.datetime) -> None:
+        """Record who is asked (pending) and who is not (not_asked, with the reason)."""
+        if not any(r.status is RequestStatus.PENDING for r in requests):
+            raise IllegalTransition("an enquiry cannot be dispatched with no partner to ask")
+        self._move(EnquiryState.DISPATCHED)
+        self.requests = list(requests)
+        self.dispatched_at = at
+
+    def request(self, request_id: str) -> PartnerRequest:
+        for request in self.requests:
+            if request.request_id == request_id:
+                return request
+        raise ReplyRejected(f"request {request_id} is not part of enquiry {self.enquiry_id}")
+
+    @property
+    def pending(self) -> list[PartnerRequest]:
+        return [r for r in self.requests if r.status is RequestStatus.PENDING]
+
+    def record_reply(self, reply: PartnerReply, at: dt.datetime) -> bool:
+        """Record a verified reply. Returns True when it changed anything.
+
+        A second reply to the same request changes nothing (idempotent on the
+        request id). A reply after the deadline closed the enquiry is recorded as
+        late: it is never dropped, and the service issues a new summary version.
+        """
+        request = self.request(reply.request_id)
+        if reply.partner_id != request.partner_id or reply.enquiry_id != self.enquiry_id:
+            raise ReplyRejected(
+                f"reply claims partner {reply.partner_id} and enquiry {reply.enquiry_id}, "
+                f"but request {request.request_id} went to {request.partner_id} "
+                f"for enquiry {self.enquiry_id}"
+            )
+        if request.status is RequestStatus.NOT_ASKED:
+            raise ReplyRejected(f"partner {request.partner_id} was not asked")
+        if request.reply is not None:
+            return False
+        if self.state is EnquiryState.DISPATCHED:
+            request.reply = reply
+            request.status = RequestStatus.REPLIED
+            if not self.pending:
+                self._close(EnquiryState.COMPLETE, "all_replied", at)
+            return True
+        if self.state is EnquiryState.PARTIAL:
+            request.reply = reply
+            request.status = RequestStatus.REPLIED
+            request.late = True
+            return True
+        raise IllegalTransition(f"enquiry {self.enquiry_id} is {self.state.value}")
+
+    def expire(self, at: dt.datetime) -> bool:
+        """At the deadline: every pending partner becomes no_reply, the enquiry partial."""
+        if self.state is not EnquiryState.DISPATCHED or at < self.deadline_at:
+            return False
+        for request in self.pending:
+            request.status = RequestStatus.NO_REPLY
+        self._close(EnquiryState.PARTIAL, "deadline", at)
+        return True
+
+    def _close(self, to: EnquiryState, completion: str, at: dt.datetime) -> None:
+        self._move(to)
+        self.completion = completion
+        self.closed_at = at
+
+    def suggested_brag(self) -> Brag | None:
+        """The highest BRAG any partner gave, or None when no partner rated."""
+        return Brag.highest(
+            r.reply.brag for r in self.requests if r.reply is not None and r.reply.brag
+        )
