@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
@@ -17,14 +18,26 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     rejections: RejectionRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, writer_lock: asyncio.Lock | None = None) -> None:
         self._engine = engine
+        self._writer_lock = writer_lock
         self._connection: AsyncConnection | None = None
         self._transaction: AsyncTransaction | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
-        self._connection = await self._engine.connect()
-        self._transaction = await self._connection.begin()
+        if self._writer_lock is not None:
+            # SQLite: one writing transaction at a time in this process. A deferred
+            # transaction that reads and then writes can otherwise fail at once with
+            # SQLITE_BUSY when another commits in between, whatever the busy timeout.
+            await self._writer_lock.acquire()
+        try:
+            self._connection = await self._engine.connect()
+            self._transaction = await self._connection.begin()
+        except BaseException:
+            if self._connection is not None:
+                await self._connection.close()
+            self._release()
+            raise
         c = self._connection
         self.enquiries = EnquiryRepository(c)
         self.summaries = SummaryRepository(c)
@@ -47,4 +60,11 @@ class SqlUnitOfWork:
             if self._transaction.is_active:
                 await self._transaction.rollback()
         finally:
-            await self._connection.close()
+            try:
+                await self._connection.close()
+            finally:
+                self._release()
+
+    def _release(self) -> None:
+        if self._writer_lock is not None and self._writer_lock.locked():
+            self._writer_lock.release()

@@ -1,0 +1,1 @@
+"""The broker's message-driven loops: outbox relay, reply consumer, deadline sweeper."""

@@ -1,0 +1,1 @@
+"""Use cases: each one a function over ports, run inside one unit of work."""

@@ -1,0 +1,104 @@
+"""Opening an enquiry: gates, then the enquiry and its requests in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from broker.domain.brag import Brag, deadline_for
+from broker.domain.consent import ConsentDecision
+from broker.domain.enquiry import Enquiry, EnquiryState
+from broker.domain.gates import apply_gates
+from broker.domain.subject import Subject, check_household
+from broker.service.ports import AgreementRegistry, Clock, Signer, UnitOfWorkFactory
+from broker.service.requests import request_messages
+
+log = structlog.get_logger("mash.enquiries")
+
+# Agreements are dated in UK local time: "in force today" means today in England.
+UK = ZoneInfo("Europe/London")
+
+
+@dataclass(frozen=True, slots=True)
+class OpenEnquiry:
+    purpose: str
+    brag: Brag
+    subjects: tuple[Subject, ...]
+    consent: ConsentDecision | None
+    opened_by: str
+    categories: frozenset[str] | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    enquiry_id: str
+    state: EnquiryState
+    refusal_reason: str | None
+    replayed: bool  # the same idempotency key was seen before: nothing new was created
+
+
+async def open_enquiry(
+    command: OpenEnquiry,
+    *,
+    uow_factory: UnitOfWorkFactory,
+    agreements: AgreementRegistry,
+    signer: Signer,
+    clock: Clock,
+    timescales: Mapping[Brag, dt.timedelta],
+    new_id: Callable[[], str],
+    on_commit: Callable[[], None] = lambda: None,
+) -> Opened:
+    """Open an enquiry; a refused gate is recorded too, and nothing is sent for it."""
+    now = clock.now()
+    check_household(command.subjects, today=now.astimezone(UK).date())
+    enquiry = Enquiry(
+        enquiry_id=new_id(),
+        purpose=command.purpose,
+        brag=command.brag,
+        subjects=command.subjects,
+        consent=command.consent,
+        opened_by=command.opened_by,
+        opened_at=now,
+        deadline_at=deadline_for(command.brag, now, timescales),
+    )
+    apply_gates(
+        enquiry,
+        agreements.all(),
+        day=now.astimezone(UK).date(),
+        at=now,
+        new_request_id=new_id,
+        wanted_categories=command.categories,
+    )
+    messages = (
+        request_messages(enquiry, signer=signer, issued_at=now, new_id=new_id)
+        if enquiry.state is EnquiryState.DISPATCHED
+        else []
+    )
+    async with uow_factory() as uow:
+        if command.idempotency_key:
+            existing = await uow.enquiries.by_idempotency_key(command.idempotency_key)
+            if existing is not None:
+                stored = await uow.enquiries.get(existing)
+                assert stored is not None
+                return Opened(existing, stored.state, stored.refusal_reason, replayed=True)
+        await uow.enquiries.add(
+            enquiry,
+            idempotency_key=command.idempotency_key,
+            wanted_categories=sorted(command.categories) if command.categories else None,
+        )
+        await uow.outbox.add(messages, now=now, expires_at=enquiry.deadline_at)
+        await uow.commit()
+    on_commit()
+    log.info(
+        "enquiry_opened",
+        enquiry_id=enquiry.enquiry_id,
+        state=enquiry.state.value,
+        partners_asked=len(messages),
+        brag=enquiry.brag.value,
+    )
+    return Opened(enquiry.enquiry_id, enquiry.state, enquiry.refusal_reason, replayed=False)

@@ -1,0 +1,44 @@
+"""Issuing the signed summary, and a new version whenever a late reply changes it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from broker.adapters.db.repository import StoredSummary
+from broker.domain.enquiry import Enquiry
+from broker.domain.summary import compose_summary
+from broker.service.ports import Clock, Signer, UnitOfWork
+
+SUMMARY_JWS_TYP = "mash-enquiry-summary+jws"
+
+
+async def issue_summary(
+    enquiry: Enquiry, *, uow: UnitOfWork, signer: Signer, clock: Clock, new_id: Callable[[], str]
+) -> StoredSummary:
+    """Sign the summary of a closed enquiry as the next version, superseding the last."""
+    previous = await uow.summaries.latest(enquiry.enquiry_id)
+    version = previous.version + 1 if previous else 1
+    issued_at = clock.now()
+    summary_id = new_id()
+    payload = compose_summary(
+        enquiry,
+        summary_id=summary_id,
+        version=version,
+        issued_at=issued_at,
+        supersedes=previous.summary_id if previous else None,
+    )
+    jws = signer.sign(
+        payload,
+        typ=SUMMARY_JWS_TYP,
+        extra_header={"enquiry_id": enquiry.enquiry_id, "summary_version": version},
+    )
+    stored = StoredSummary(
+        summary_id=summary_id,
+        enquiry_id=enquiry.enquiry_id,
+        version=version,
+        supersedes=previous.summary_id if previous else None,
+        issued_at=issued_at,
+        jws=jws,
+    )
+    await uow.summaries.add(stored)
+    return stored
