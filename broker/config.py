@@ -36,7 +36,7 @@ class Timescales(BaseModel):
 
 
 class Signing(BaseModel):
-    key_file: Path = Path("var/keys/broker.pem")
+    key_file: Path | None = None  # default: <dev_dir>/keys/broker.pem
     passphrase: SecretStr | None = None
 
 
@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///var/mash.sqlite3"
     amqp_url: SecretStr | None = None
     amqp: Amqp = Amqp()
-    agreements_dir: Path = Path("var/dev/agreements")
+    agreements_dir: Path | None = None  # default: <dev_dir>/agreements
     signing: Signing = Signing()
     timescales: Timescales = Timescales()
     default_purpose: str = "mash-safeguarding-enquiry"
@@ -73,6 +73,25 @@ class Settings(BaseSettings):
         return self.amqp_url is not None
 
     @model_validator(mode="after")
+    def _development_defaults(self) -> Settings:
+        # Development defaults live in the dev workspace (`mash-broker dev init`).
+        if self.agreements_dir is None:
+            self.agreements_dir = self.dev_dir / "agreements"
+        if self.signing.key_file is None:
+            self.signing.key_file = self.dev_dir / "keys" / "broker.pem"
+        return self
+
+    @property
+    def agreements_path(self) -> Path:
+        assert self.agreements_dir is not None
+        return self.agreements_dir
+
+    @property
+    def key_path(self) -> Path:
+        assert self.signing.key_file is not None
+        return self.signing.key_file
+
+    @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
         if self.env != "production":
             return self
@@ -85,6 +104,8 @@ class Settings(BaseSettings):
             problems.append("the RabbitMQ guest user is for development only")
         if self.database_url.startswith("sqlite"):
             problems.append("use PostgreSQL in production (MASH_DATABASE_URL=postgresql+asyncpg://...)")
+        if self.agreements_dir is None or self.signing.key_file is None:
+            problems.append("set MASH_AGREEMENTS_DIR and MASH_SIGNING__KEY_FILE explicitly")
         if self.signing.passphrase is None:
             problems.append("MASH_SIGNING__PASSPHRASE is required: the signing key must be encrypted")
         if problems:

@@ -44,7 +44,9 @@ def import_public_jwk(jwk: dict[str, Any]) -> OKPKey:
     """An Ed25519 public key from a JWK, refusing anything else."""
     if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519" or "d" in jwk:
         raise ValueError("expected a public Ed25519 JWK (kty OKP, crv Ed25519, no private part)")
-    return OKPKey.import_key({k: jwk[k] for k in ("kty", "crv", "x")})
+    key = OKPKey.import_key({k: jwk[k] for k in ("kty", "crv", "x")})
+    # The kid is always the RFC 7638 thumbprint we compute, never one we are told.
+    return OKPKey.import_key({k: jwk[k] for k in ("kty", "crv", "x")}, {"kid": key.thumbprint()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +94,9 @@ class SigningKey:
     def public_jwk(self) -> dict[str, str]:
         return public_jwk(self.key)
 
-    def sign(self, payload: Any, *, typ: str, extra_header: dict[str, Any] | None = None) -> str:
+    def sign(self, payload: Any, *, typ: str) -> str:
         """Compact JWS over the canonical JSON of `payload`."""
-        header = {"alg": ALGORITHM, "kid": self.kid, "typ": typ, **(extra_header or {})}
+        header = {"alg": ALGORITHM, "kid": self.kid, "typ": typ}
         return jws.serialize_compact(header, canonical_json(payload), self.key, algorithms=_ALGORITHMS)
 
 

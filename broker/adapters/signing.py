@@ -27,8 +27,8 @@ class BrokerSigner:
     def kid(self) -> str:
         return self._key.kid
 
-    def sign(self, payload: Any, *, typ: str, extra_header: dict[str, Any] | None = None) -> str:
-        return self._key.sign(payload, typ=typ, extra_header=extra_header)
+    def sign(self, payload: Any, *, typ: str) -> str:
+        return self._key.sign(payload, typ=typ)
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         return {"keys": [self._key.public_jwk(), *self._retired]}

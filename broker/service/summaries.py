@@ -27,11 +27,7 @@ async def issue_summary(
         issued_at=issued_at,
         supersedes=previous.summary_id if previous else None,
     )
-    jws = signer.sign(
-        payload,
-        typ=SUMMARY_JWS_TYP,
-        extra_header={"enquiry_id": enquiry.enquiry_id, "summary_version": version},
-    )
+    jws = signer.sign(payload, typ=SUMMARY_JWS_TYP)
     stored = StoredSummary(
         summary_id=summary_id,
         enquiry_id=enquiry.enquiry_id,

@@ -162,6 +162,12 @@ class AmqpTransport:
         tag = await amqp_queue.consume(on_message, no_ack=False)
         self._consumer_tags.append(tag)
 
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed and bool(
+            self._connection.connected.is_set()
+        )
+
     async def close(self) -> None:
         if self._connection is not None:
             await self._connection.close()

@@ -66,6 +66,9 @@ class PublishRefused(Exception):
 
 
 class Transport(Protocol):
+    @property
+    def connected(self) -> bool: ...
+
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...

@@ -94,6 +94,10 @@ class InProcessTransport:
     async def start(self) -> None:
         return None
 
+    @property
+    def connected(self) -> bool:
+        return True
+
     async def publish(self, message: OutgoingMessage) -> None:
         self._bus.route(message)
 

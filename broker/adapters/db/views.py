@@ -1,0 +1,71 @@
+"""The read side: what the API shows, read without taking the writer's lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from broker.adapters.db import tables as t
+from broker.adapters.db.mapping import utc
+from broker.adapters.db.repository import EnquiryRepository, StoredSummary, SummaryRepository
+from broker.domain.enquiry import Enquiry
+
+
+class Views:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def enquiry(self, enquiry_id: str) -> Enquiry | None:
+        async with self._engine.connect() as c:
+            return await EnquiryRepository(c).get(enquiry_id)
+
+    async def summaries(self, enquiry_id: str) -> list[StoredSummary]:
+        async with self._engine.connect() as c:
+            return await SummaryRepository(c).history(enquiry_id)
+
+    async def enquiries(
+        self, *, state: str | None, limit: int, before: dt.datetime | None
+    ) -> list[dict[str, Any]]:
+        """Newest first; `before` pages through by opened_at (stable under inserts)."""
+        e = t.enquiries
+        pending = (
+            select(func.count())
+            .select_from(t.partner_requests)
+            .where(t.partner_requests.c.enquiry_id == e.c.enquiry_id)
+            .where(t.partner_requests.c.status == "pending")
+            .scalar_subquery()
+        )
+        query = select(
+            e.c.enquiry_id, e.c.state, e.c.brag, e.c.purpose, e.c.opened_at, e.c.deadline_at,
+            e.c.closed_at, e.c.completion, pending.label("pending_partners"),
+        ).order_by(e.c.opened_at.desc(), e.c.enquiry_id.desc()).limit(limit)
+        if state:
+            query = query.where(e.c.state == state)
+        if before:
+            query = query.where(e.c.opened_at < before)
+        async with self._engine.connect() as c:
+            rows = (await c.execute(query)).mappings().all()
+        return [
+            {**row, "opened_at": utc(row["opened_at"]), "deadline_at": utc(row["deadline_at"]),
+             "closed_at": utc(row["closed_at"])}
+            for row in rows
+        ]
+
+    async def rejections(self, enquiry_id: str) -> list[dict[str, Any]]:
+        r = t.rejected_messages
+        async with self._engine.connect() as c:
+            rows = (
+                await c.execute(
+                    select(r.c.message_id, r.c.received_at, r.c.reason, r.c.partner_id, r.c.request_id)
+                    .where(r.c.enquiry_id == enquiry_id)
+                    .order_by(r.c.id)
+                )
+            ).mappings().all()
+        return [{**row, "received_at": utc(row["received_at"])} for row in rows]
+
+    async def ping(self) -> None:
+        async with self._engine.connect() as c:
+            await c.execute(select(1))

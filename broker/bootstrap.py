@@ -1,0 +1,205 @@
+"""The composition root: the one place concrete adapters are chosen and wired."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.sdk.bootstrap import build_runner
+from adapters.sdk.config import AdapterSettings
+from adapters.sdk.dedupe import AnsweredRequests
+from adapters.sdk.runner import AdapterRunner
+from adapters.sdk.transport.amqp import AmqpTransport
+from adapters.sdk.transport.base import IncomingMessage, Transport
+from adapters.sdk.transport.inprocess import InProcessBus, InProcessTransport
+from adapters.sdk.transport.topology import Topology
+from broker.adapters.agreements_fs import DirectoryAgreements
+from broker.adapters.clock import SystemClock
+from broker.adapters.db.engine import is_sqlite, make_engine
+from broker.adapters.db.unit_of_work import SqlUnitOfWork
+from broker.adapters.db.views import Views
+from broker.adapters.messaging.relay import OutboxRelay
+from broker.adapters.messaging.reply_consumer import reply_handler
+from broker.adapters.signing import BrokerSigner
+from broker.config import Settings
+from broker.service.deadlines import close_overdue
+from broker.service.open_enquiry import OpenEnquiry, Opened, open_enquiry
+from broker.service.ports import Clock
+from broker.service.record_reply import ReplyResult, record_reply
+
+log = structlog.get_logger("mash.broker")
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass
+class Broker:
+    """A running broker: database, signer, agreements, transport and background loops."""
+
+    settings: Settings
+    engine: AsyncEngine
+    signer: BrokerSigner
+    agreements: DirectoryAgreements
+    topology: Topology
+    transport: Transport
+    clock: Clock
+    new_id: Callable[[], str]
+    views: Views
+    bus: InProcessBus | None = None
+    relay: OutboxRelay | None = None
+    embedded_adapters: list[AdapterRunner] = field(default_factory=list)
+    _writer_lock: asyncio.Lock | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _adapter_transports: list[Transport] = field(default_factory=list)
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, writer_lock=self._writer_lock)
+
+    def transport_ready(self) -> bool:
+        return self.transport.connected
+
+    async def open_enquiry(self, command: OpenEnquiry) -> Opened:
+        return await open_enquiry(
+            command,
+            uow_factory=self.uow,
+            agreements=self.agreements,
+            signer=self.signer,
+            clock=self.clock,
+            timescales=self.settings.timescales.table(),
+            new_id=self.new_id,
+            on_commit=self.relay.wake if self.relay else (lambda: None),
+        )
+
+    async def record_reply(self, message: IncomingMessage) -> ReplyResult:
+        return await record_reply(
+            message.body,
+            message_id=message.message_id,
+            queue=self.topology.replies_queue,
+            uow_factory=self.uow,
+            agreements=self.agreements,
+            signer=self.signer,
+            clock=self.clock,
+            new_id=self.new_id,
+        )
+
+    async def close_overdue(self) -> int:
+        return await close_overdue(
+            uow_factory=self.uow, signer=self.signer, clock=self.clock, new_id=self.new_id
+        )
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.close_overdue()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be away; deadlines wait in it
+                log.exception("sweep_failed")
+            await asyncio.sleep(self.settings.sweep_interval_s)
+
+    async def start(self, *, background: bool = True) -> None:
+        await self.transport.start()
+        self.relay = OutboxRelay(
+            uow_factory=self.uow,
+            transport=self.transport,
+            clock=self.clock,
+            batch=self.settings.relay_batch,
+            poll_s=self.settings.relay_poll_s,
+        )
+        await self.transport.consume(self.topology.replies_queue, reply_handler(self.record_reply))
+        if self.bus is not None:
+            await self._start_embedded_adapters()
+        if background:
+            self._tasks.append(asyncio.create_task(self.relay.run_forever(), name="outbox-relay"))
+            self._tasks.append(asyncio.create_task(self._sweep_forever(), name="deadline-sweeper"))
+        log.info(
+            "broker_started",
+            transport="amqp" if self.settings.uses_amqp else "in-process",
+            database="sqlite" if is_sqlite(self.settings.database_url) else "postgresql",
+            partners=list(self.topology.partners),
+            embedded_adapters=[r.partner_id for r in self.embedded_adapters],
+        )
+
+    async def _start_embedded_adapters(self) -> None:
+        assert self.bus is not None
+        dev = self.settings.dev_dir
+        for name in self.settings.embedded_adapters:
+            transport = InProcessTransport(self.bus)
+            adapter_settings = AdapterSettings(
+                partner_id=name,
+                dev_dir=dev,
+                agreements_dir=self.settings.agreements_path,
+            )
+            runner = build_runner(
+                name, adapter_settings, transport,
+                answered=AnsweredRequests(dev / "state" / f"{name}.answered.sqlite3"),
+            )
+            await transport.consume(self.topology.request_queue(name), runner.handle)
+            self.embedded_adapters.append(runner)
+            self._adapter_transports.append(transport)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        for transport in self._adapter_transports:
+            await transport.close()
+        await self.transport.close()
+        await self.engine.dispose()
+
+
+def build_broker(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    new_id: Callable[[], str] = new_uuid,
+    connection_name: str = "mash-broker",
+) -> Broker:
+    """Wire a broker from settings. Nothing connects until `start()`."""
+    agreements = DirectoryAgreements.load(settings.agreements_path)
+    passphrase = settings.signing.passphrase.get_secret_value() if settings.signing.passphrase else None
+    signer = BrokerSigner.from_file(settings.key_path, passphrase)
+    topology = Topology(
+        partners=agreements.partner_ids(),
+        delivery_limit=settings.amqp.delivery_limit,
+        queue_max_length=settings.amqp.queue_max_length,
+    )
+    bus = None
+    transport: Transport
+    if settings.amqp_url is not None:
+        transport = AmqpTransport(
+            settings.amqp_url.get_secret_value(),
+            topology,
+            declare=True,
+            prefetch=settings.amqp.prefetch,
+            publish_timeout_s=settings.amqp.publish_timeout_s,
+            connection_name=connection_name,
+        )
+    else:
+        bus = InProcessBus(topology)
+        transport = InProcessTransport(bus)
+    engine = make_engine(settings.database_url)
+    return Broker(
+        settings=settings,
+        engine=engine,
+        signer=signer,
+        agreements=agreements,
+        topology=topology,
+        transport=transport,
+        clock=clock or SystemClock(),
+        new_id=new_id,
+        views=Views(engine),
+        bus=bus,
+        _writer_lock=asyncio.Lock() if is_sqlite(settings.database_url) else None,
+    )

@@ -1,0 +1,1 @@
+"""Thin entrypoints: HTTP API and CLI. They parse input, call a use case, shape output."""

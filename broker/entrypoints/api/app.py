@@ -1,0 +1,110 @@
+"""The FastAPI application factory. Settings and the broker are made here, never at import."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import sqlalchemy.exc
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from broker.bootstrap import Broker, build_broker
+from broker.config import Settings
+from broker.domain.errors import DomainError
+from broker.entrypoints.api.routes import router
+
+log = structlog.get_logger("mash.http")
+
+UNAVAILABLE = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    ConnectionError,
+    OSError,
+)
+
+
+def create_app(settings: Settings | None = None, *, broker: Broker | None = None) -> FastAPI:
+    """An app that builds and starts its own broker, or serves one the caller started."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if broker is not None:
+            app.state.broker = broker
+            yield
+            return
+        own = build_broker(settings or Settings())
+        await own.start()
+        app.state.broker = own
+        try:
+            yield
+        finally:
+            await own.stop()
+
+    app = FastAPI(
+        title="MASH enquiry broker",
+        version="0.1.0",
+        description=(
+            "Opens multi-agency safeguarding enquiries, asks the partners an information "
+            "sharing agreement covers, and issues one signed summary."
+        ),
+        lifespan=lifespan,
+    )
+    app.include_router(router)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, error: DomainError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(_: Request, error: RequestValidationError) -> JSONResponse:
+        # Say where and what; do not echo the submitted values back.
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in error.errors()
+        ]
+        status = 400 if any(d["type"] == "json_invalid" for d in details) else 422
+        return JSONResponse({"detail": details}, status_code=status)
+
+    @app.exception_handler(sqlalchemy.exc.DBAPIError)
+    async def database_unavailable(_: Request, error: Exception) -> JSONResponse:
+        log.warning("database_unavailable", error=type(error).__name__)
+        return JSONResponse(
+            {"detail": "the database is unavailable; nothing was recorded, try again"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+    @app.middleware("http")
+    async def bind_request_ids(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        structlog.contextvars.clear_contextvars()
+        request_id = str(uuid.uuid4())
+        structlog.contextvars.bind_contextvars(http_request_id=request_id)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        except UNAVAILABLE as error:
+            log.warning("dependency_unavailable", error=type(error).__name__)
+            response = JSONResponse(
+                {"detail": "a dependency is unavailable; try again"},
+                status_code=503,
+                headers={"Retry-After": "5"},
+            )
+        response.headers["X-Request-Id"] = request_id
+        log.info(
+            "http_request",
+            method=request.method,
+            route=request.scope.get("route").path if request.scope.get("route") else None,
+            status=response.status_code,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return response
+
+    return app

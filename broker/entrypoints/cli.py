@@ -1,0 +1,177 @@
+"""`mash-broker`: serve, migrate, demo, keys, agreements, verify, dev workspace, topology."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from broker.config import Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+keys_app = typer.Typer(no_args_is_help=True, help="Signing keys.")
+agreements_app = typer.Typer(no_args_is_help=True, help="Information sharing agreements.")
+dev_app = typer.Typer(no_args_is_help=True, help="Development workspace.")
+rabbitmq_app = typer.Typer(no_args_is_help=True, help="RabbitMQ topology.")
+app.add_typer(keys_app, name="keys")
+app.add_typer(agreements_app, name="agreements")
+app.add_typer(dev_app, name="dev")
+app.add_typer(rabbitmq_app, name="rabbitmq")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as error:
+        typer.echo(f"configuration error: {error}", err=True)
+        raise typer.Exit(2) from error
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+) -> None:
+    """Run the HTTP API with the outbox relay, reply consumer and deadline sweeper."""
+    import uvicorn
+
+    from broker.entrypoints.api.app import create_app
+    from broker.logging import configure_logging
+
+    settings = _settings()
+    configure_logging()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (Alembic)."""
+    from broker.adapters.db.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    typer.echo("database schema is up to date")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="where to write summary.jws and jwks.json")] = Path("var/demo"),
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the summary")] = 60.0,
+) -> None:
+    """One enquiry end to end with the police, health and education adapters; exits 0 only
+    if the summary verifies."""
+    from broker.entrypoints.demo import run_demo
+    from broker.logging import configure_logging
+
+    configure_logging(os.environ.get("MASH_LOG_LEVEL", "WARNING"))
+    ok = asyncio.run(run_demo(_settings(), out=out, timeout=timeout))
+    raise typer.Exit(0 if ok else 1)
+
+
+@keys_app.command("generate")
+def keys_generate(
+    out: Annotated[Path | None, typer.Option(help="PKCS#8 PEM file to write")] = None,
+    force: Annotated[bool, typer.Option(help="replace an existing key")] = False,
+) -> None:
+    """Generate the broker's Ed25519 signing key, encrypted with MASH_SIGNING__PASSPHRASE."""
+    from adapters.sdk.signing import SigningKey
+
+    settings = _settings()
+    path = out or settings.key_path
+    if path.exists() and not force:
+        typer.echo(f"{path} exists; use --force to replace it (summaries it signed stay "
+                   "verifiable only while its public key is published)", err=True)
+        raise typer.Exit(1)
+    passphrase = settings.signing.passphrase.get_secret_value() if settings.signing.passphrase else None
+    if passphrase is None:
+        typer.echo("warning: no MASH_SIGNING__PASSPHRASE, the key is written unencrypted", err=True)
+    key = SigningKey.generate()
+    key.write_pem_file(path, passphrase)
+    typer.echo(json.dumps({"written": str(path), "kid": key.kid, "public_jwk": key.public_jwk()}))
+
+
+@agreements_app.command("check")
+def agreements_check(
+    directory: Annotated[Path | None, typer.Argument(help="defaults to MASH_AGREEMENTS_DIR")] = None,
+) -> None:
+    """Validate agreement documents and say what is wrong, where."""
+    from agreements.loader import check_directory
+
+    target = directory or _settings().agreements_path
+    agreements, problems = check_directory(target)
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+    for agreement in agreements:
+        typer.echo(
+            f"ok {agreement.agreement_id} v{agreement.version}: {len(agreement.parties)} parties, "
+            f"{agreement.effective_from} to {agreement.effective_to or 'open-ended'}"
+        )
+    raise typer.Exit(1 if problems else 0)
+
+
+@app.command()
+def verify(
+    summary: Annotated[Path, typer.Argument(help="a summary.jws file")],
+    jwks: Annotated[str, typer.Option(help="the broker's JWKS: a file or an https URL")],
+    agreements: Annotated[Path | None, typer.Option(
+        help="also verify each partner's embedded reply against the keys in these agreements")] = None,
+) -> None:
+    """Verify a signed summary (and, with --agreements, every partner reply inside it)."""
+    from broker.entrypoints.verification import verify_summary_file
+
+    report = verify_summary_file(summary, jwks, agreements)
+    typer.echo(json.dumps(report, indent=2))
+    raise typer.Exit(0 if report["verified"] else 1)
+
+
+@dev_app.command("init")
+def dev_init(
+    force: Annotated[bool, typer.Option(help="regenerate keys")] = False,
+) -> None:
+    """Create the development workspace: broker and partner keys, agreements naming them."""
+    from broker.adapters.dev_workspace import init_workspace
+
+    settings = _settings()
+    passphrase = settings.signing.passphrase.get_secret_value() if settings.signing.passphrase else None
+    workspace = init_workspace(settings.dev_dir, broker_passphrase=passphrase, force=force)
+    typer.echo(f"development workspace ready in {workspace.root}")
+
+
+@rabbitmq_app.command("definitions")
+def rabbitmq_definitions(
+    out: Annotated[Path, typer.Option(help="file to write")] = Path("deploy/rabbitmq/definitions.json"),
+    vhost: Annotated[str, typer.Option()] = "/mash",
+) -> None:
+    """Export the topology (exchanges, quorum queues, bindings) as RabbitMQ definitions."""
+    from broker.adapters.agreements_fs import DirectoryAgreements
+    from adapters.sdk.transport.topology import Topology
+
+    settings = _settings()
+    partners = DirectoryAgreements.load(settings.agreements_path).partner_ids()
+    topology = Topology(
+        partners=partners,
+        delivery_limit=settings.amqp.delivery_limit,
+        queue_max_length=settings.amqp.queue_max_length,
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(topology.definitions(vhost), indent=2) + "\n")
+    typer.echo(f"wrote {out}")
+
+
+def main() -> None:  # pragma: no cover - console script
+    app(prog_name="mash-broker")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())
