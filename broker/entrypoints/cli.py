@@ -145,7 +145,11 @@ def dev_init(
     settings = _settings()
     passphrase = settings.signing.passphrase.get_secret_value() if settings.signing.passphrase else None
     workspace = init_workspace(settings.dev_dir, broker_passphrase=passphrase, force=force)
-    typer.echo(f"development workspace ready in {workspace.root}")
+    from broker.entrypoints.demo import scenario_enquiry
+
+    example = workspace.root / "example-enquiry.json"
+    example.write_text(json.dumps(scenario_enquiry(), indent=2) + "\n", encoding="utf-8")
+    typer.echo(f"development workspace ready in {workspace.root}; example enquiry: {example}")
 
 
 @rabbitmq_app.command("definitions")

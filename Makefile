@@ -1,0 +1,48 @@
+# The README's commands. Everything runs from the project's own .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run demo test test-unit test-integration services definitions clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the broker API on 127.0.0.1:8000 with the three reference adapters in-process
+## (embedded defaults: SQLite file var/mash.sqlite3, in-process transport).
+run: install
+	$(BIN)/mash-broker dev init
+	$(BIN)/mash-broker migrate
+	@echo ""
+	@echo "Broker starting on http://127.0.0.1:8000 (OpenAPI at /docs). Open an enquiry with:"
+	@echo "  curl -s -X POST http://127.0.0.1:8000/enquiries -H 'content-type: application/json' -d @var/dev/example-enquiry.json"
+	@echo "then follow the Location header: GET /enquiries/{id} and GET /enquiries/{id}/summary"
+	@echo ""
+	$(BIN)/mash-broker serve --host 127.0.0.1 --port 8000
+
+## One enquiry end to end; prints the verified summary (exit 0 only if it verifies).
+demo: install
+	$(BIN)/mash-broker demo --out var/demo
+
+## Start RabbitMQ and PostgreSQL if they are installed but stopped.
+services:
+	bash deploy/scripts/ensure-services.sh
+
+## Every test: unit, integration (real RabbitMQ and PostgreSQL), end to end.
+test: install services
+	$(BIN)/pytest
+
+test-unit: install
+	$(BIN)/pytest tests/unit
+
+definitions: install
+	$(BIN)/mash-broker rabbitmq definitions --out deploy/rabbitmq/definitions.json
+
+clean:
+	rm -rf var .pytest_cache .hypothesis

@@ -1,0 +1,49 @@
+"""Small helpers for tests that drive a running broker."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+
+from broker.adapters.db import tables as t
+from broker.bootstrap import Broker
+from broker.entrypoints.api.routes import _command
+from broker.entrypoints.api.schemas import EnquiryCreate
+from broker.entrypoints.demo import scenario_enquiry
+from broker.service.open_enquiry import Opened
+
+T = TypeVar("T")
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 20.0, every: float = 0.1) -> T:
+    """Poll until `probe` returns something truthy; fail with the last value after `timeout`."""
+    loop = asyncio.get_running_loop()
+    stop = loop.time() + timeout
+    value = await probe()
+    while not value and loop.time() < stop:
+        await asyncio.sleep(every)
+        value = await probe()
+    assert value, f"condition not met within {timeout} s (last value {value!r})"
+    return value
+
+
+async def open_scenario(broker: Broker, scenario: str = "no_trace", **changes: Any) -> Opened:
+    body = scenario_enquiry(scenario, brag=changes.pop("brag", "amber"))
+    body.update(changes)
+    return await broker.open_enquiry(_command(EnquiryCreate.model_validate(body), broker, None))
+
+
+async def count(broker: Broker, table: t.Table, *where: Any) -> int:
+    async with broker.engine.connect() as c:
+        query = select(func.count()).select_from(table)
+        for clause in where:
+            query = query.where(clause)
+        return int((await c.execute(query)).scalar_one())
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
