@@ -71,3 +71,7 @@ def run(
         raise typer.Exit(2)
     configure_logging()
     asyncio.run(_run(name, settings))
+
+
+if __name__ == "__main__":
+    app()

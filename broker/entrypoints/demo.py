@@ -122,6 +122,20 @@ async def run_demo(settings: Settings, *, out: Path, timeout: float) -> bool:
     report = verify_summary(
         (out / "summary.jws").read_text().strip(), str(out / "jwks.json"), settings.agreements_path
     )
+    if report["verified"]:
+        from adapters.sdk.bootstrap import load_broker_keys
+        from adapters.sdk.signing import verify
+        from broker.entrypoints.rendering import render_summary
+        from broker.service.summaries import SUMMARY_JWS_TYP
+
+        payload = verify(
+            (out / "summary.jws").read_text().strip(),
+            load_broker_keys(str(out / "jwks.json")),
+            typ=SUMMARY_JWS_TYP,
+        )
+        typer.echo("")
+        typer.echo(render_summary(payload))
+        typer.echo("")
     typer.echo(json.dumps(report, indent=2))
     typer.echo(f"wrote {out / 'summary.jws'} and {out / 'jwks.json'}")
     typer.echo("summary verified" if report["verified"] else "summary DID NOT verify")
