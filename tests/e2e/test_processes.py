@@ -58,6 +58,26 @@ def _embedded_stack(workspace: DevWorkspace, tmp_path: Path) -> Iterator[str]:
         yield base
 
 
+def personal_data(scenario: str) -> set[str]:
+    """Every name, date of birth, identifier, address and postcode the enquiry carries."""
+    values: set[str] = set()
+    for subject in scenario_enquiry(scenario)["subjects"]:
+        for key in ("given_name", "family_name", "date_of_birth", "nhs_number", "upn",
+                    "local_case_id", "address", "postcode"):
+            if subject.get(key):
+                values.add(str(subject[key]))
+    return values
+
+
+def assert_no_personal_data_in_logs(tmp_path: Path, scenario: str) -> None:
+    logs = {log.name: log.read_text(errors="replace") for log in tmp_path.glob("*.log")}
+    assert logs and any(logs.values()), "the processes wrote no log lines"
+    for name, text in logs.items():
+        for line in text.splitlines():
+            for canary in personal_data(scenario):
+                assert canary not in line, f"{name} logged personal data: {line[:200]}"
+
+
 def _enquire_and_verify(base: str, workspace: DevWorkspace, tmp_path: Path, scenario: str) -> dict:
     with httpx.Client(base_url=base, timeout=10) as client:
         created = client.post("/enquiries", json=scenario_enquiry(scenario))
@@ -82,6 +102,7 @@ def _enquire_and_verify(base: str, workspace: DevWorkspace, tmp_path: Path, scen
     outcomes = {p["partner_id"]: p["outcome"] for p in body["partners"]}
     assert {k: outcomes[k] for k in EXPECTED[scenario]} == EXPECTED[scenario]
     assert outcomes["housing"] == "not_asked" and outcomes["probation"] == "not_asked"
+    assert_no_personal_data_in_logs(tmp_path, scenario)
     return view["payload"]
 
 
