@@ -1,0 +1,52 @@
+"""Generated artefacts stay in step with their source: the Alembic migrations with the table
+definitions (on SQLite and PostgreSQL), and deploy/rabbitmq/definitions.json with the topology."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+
+from adapters.sdk.transport.topology import Topology
+from broker.adapters.agreements_fs import DirectoryAgreements
+from broker.adapters.db.engine import sync_url
+from broker.adapters.db.tables import metadata
+from broker.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def drift(url: str) -> list[object]:
+    engine = create_engine(sync_url(url))
+    with engine.connect() as connection:
+        diffs = compare_metadata(MigrationContext.configure(connection), metadata)
+    engine.dispose()
+    return diffs
+
+
+def test_migrations_match_tables_on_sqlite(sqlite_url: str) -> None:
+    """`alembic upgrade head` on SQLite gives exactly the schema tables.py declares."""
+    assert drift(sqlite_url) == []
+
+
+@pytest.mark.integration
+def test_migrations_match_tables_on_postgres(pg_url: str) -> None:
+    """`alembic upgrade head` on PostgreSQL gives exactly the schema tables.py declares."""
+    assert drift(pg_url) == []
+
+
+def test_committed_rabbitmq_definitions_match_the_topology() -> None:
+    """deploy/rabbitmq/definitions.json is what `mash-broker rabbitmq definitions` generates from
+    the sample agreements with default settings (regenerate with `make definitions`)."""
+    settings = Settings(agreements_dir=ROOT / "agreements" / "documents")
+    topology = Topology(
+        partners=DirectoryAgreements.load(settings.agreements_path).partner_ids(),
+        delivery_limit=settings.amqp.delivery_limit,
+        queue_max_length=settings.amqp.queue_max_length,
+    )
+    committed = json.loads((ROOT / "deploy" / "rabbitmq" / "definitions.json").read_text())
+    assert committed == topology.definitions("/mash")
