@@ -143,20 +143,18 @@ class AmqpTransport:
                 user_id=message.user_id,
                 redelivered=bool(message.redelivered),
             )
+            structlog.contextvars.clear_contextvars()
+            structlog.contextvars.bind_contextvars(
+                queue=queue, message_id=message.message_id, correlation_id=message.correlation_id
+            )
             try:
                 verdict = await handler(incoming)
             except Exception:  # a bug must not kill the consumer; the delivery limit bounds it
-                log.exception("handler_failed", queue=queue, message_id=message.message_id)
+                log.exception("handler_failed")
                 await _settle(message, Disposition.RETRY)
                 return
             if verdict.disposition is not Disposition.ACK:
-                log.info(
-                    "message_not_acked",
-                    queue=queue,
-                    message_id=message.message_id,
-                    disposition=verdict.disposition.value,
-                    reason=verdict.reason,
-                )
+                log.info("message_not_acked", disposition=verdict.disposition.value, reason=verdict.reason)
             await _settle(message, verdict.disposition)
 
         tag = await amqp_queue.consume(on_message, no_ack=False)

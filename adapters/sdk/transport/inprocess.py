@@ -127,11 +127,15 @@ class InProcessTransport:
                 user_id=message.user_id,
                 redelivered=envelope.deliveries > 1,
             )
+            structlog.contextvars.clear_contextvars()
+            structlog.contextvars.bind_contextvars(
+                queue=source.name, message_id=message.message_id, correlation_id=message.correlation_id
+            )
             try:
                 verdict = await handler(incoming)
                 disposition = verdict.disposition
             except Exception:  # the consumer must survive a handler bug
-                log.exception("handler_failed", queue=source.name, message_id=message.message_id)
+                log.exception("handler_failed")
                 disposition = Disposition.RETRY
             if disposition is Disposition.REJECT:
                 self._bus.dead_letter(envelope, "rejected")
