@@ -45,15 +45,17 @@ class ScopeDecision:
 def decide_scope(agreements: Iterable[Agreement], *, purpose: str, day: dt.date) -> ScopeDecision:
     """Apply every agreement to an enquiry with `purpose` on `day`.
 
-    A partner is asked when it is a party to at least one agreement that is in
-    force on `day` and covers `purpose`; its categories are those that agreement
-    lets it share. When several agreements qualify for one partner, the newest
-    effective one wins (a later version supersedes an earlier one), never a union,
-    so a narrowed agreement really narrows what is asked.
+    Versions of one agreement supersede each other: of the versions in force on
+    `day` for `purpose`, only the newest counts (latest `effective_from`, then
+    highest version), so a new version that narrows a partner's categories, or
+    allows it none, really narrows what is asked; never a union of versions.
+    A partner is then asked under the newest of those agreements that allows it
+    at least one category, for exactly that agreement's categories. Ties are
+    broken by version and id, so file order never changes the answer.
     """
-    chosen: dict[str, tuple[Agreement, Party]] = {}
+    current: dict[str, Agreement] = {}
     reasons: dict[str, tuple[str, list[str]]] = {}
-    for agreement in sorted(agreements, key=lambda a: (a.agreement_id, a.effective_from)):
+    for agreement in agreements:
         why_not = agreement.why_not_in_force(day)
         if why_not is None and purpose not in agreement.purposes:
             why_not = (
@@ -61,36 +63,54 @@ def decide_scope(agreements: Iterable[Agreement], *, purpose: str, day: dt.date)
                 f"does not cover the purpose {purpose!r}"
             )
         for party in agreement.parties:
+            reasons.setdefault(party.partner_id, (party.name, []))
             if why_not is not None:
-                reasons.setdefault(party.partner_id, (party.name, []))[1].append(why_not)
-                continue
-            if not party.categories:
-                reasons.setdefault(party.partner_id, (party.name, []))[1].append(
-                    f"agreement {agreement.agreement_id} v{agreement.version} "
-                    "allows this partner no data categories"
-                )
-                continue
-            current = chosen.get(party.partner_id)
-            if current is None or agreement.effective_from >= current[0].effective_from:
-                chosen[party.partner_id] = (agreement, party)
+                reasons[party.partner_id][1].append(why_not)
+        if why_not is None:
+            held = current.get(agreement.agreement_id)
+            if held is None or _newest(agreement) > _newest(held):
+                current[agreement.agreement_id] = agreement
 
-    asked = tuple(
-        PartnerScope(
-            partner_id=party.partner_id,
-            partner_name=party.name,
-            agreement_id=agreement.agreement_id,
-            agreement_version=agreement.version,
-            categories=party.categories,
-            retention_days=party.retention_days or agreement.retention_days,
+    for agreement in agreements:
+        newest = current.get(agreement.agreement_id)
+        if newest is not None and newest is not agreement and agreement.in_force_on(day):
+            for party in agreement.parties:
+                reasons[party.partner_id][1].append(
+                    f"agreement {agreement.agreement_id} v{agreement.version} is superseded "
+                    f"by v{newest.version}"
+                )
+
+    asked: list[PartnerScope] = []
+    excluded: list[Exclusion] = []
+    for partner_id in sorted(reasons):
+        name, why = reasons[partner_id]
+        naming = [(a, a.party(partner_id)) for a in current.values() if a.party(partner_id)]
+        allowing = [(a, p) for a, p in naming if p is not None and p.categories]
+        if not allowing:
+            why = why + [
+                f"agreement {a.agreement_id} v{a.version} allows this partner no data categories"
+                for a, _ in naming
+            ]
+            excluded.append(Exclusion(partner_id, name, "; ".join(sorted(set(why)))))
+            continue
+        agreement, party = max(allowing, key=lambda c: _newest(c[0]))
+        assert party is not None
+        asked.append(
+            PartnerScope(
+                partner_id=partner_id,
+                partner_name=party.name,
+                agreement_id=agreement.agreement_id,
+                agreement_version=agreement.version,
+                categories=party.categories,
+                retention_days=party.retention_days or agreement.retention_days,
+            )
         )
-        for partner_id, (agreement, party) in sorted(chosen.items())
-    )
-    excluded = tuple(
-        Exclusion(partner_id=pid, partner_name=name, reason="; ".join(sorted(set(why))))
-        for pid, (name, why) in sorted(reasons.items())
-        if pid not in chosen
-    )
-    return ScopeDecision(asked=asked, excluded=excluded)
+    return ScopeDecision(asked=tuple(asked), excluded=tuple(excluded))
+
+
+def _newest(agreement: Agreement) -> tuple[dt.date, tuple[int, ...], str]:
+    version = tuple(int(part) for part in agreement.version.split(".") if part.isdigit())
+    return (agreement.effective_from, version, agreement.agreement_id)
 
 
 def request_is_covered(

@@ -116,6 +116,24 @@ def unverified_claims(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return dict(obj.protected), payload
 
 
+_EXACT_INTEGERS = 2**53
+
+
+def _parse_int(text: str) -> int | float:
+    # RFC 8785 numbers are IEEE 754 doubles (I-JSON): an integer beyond 2^53 was
+    # written by the canonicaliser from a float, so read it back as one.
+    value = int(text)
+    return value if abs(value) < _EXACT_INTEGERS else float(value)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_i_json(data: bytes) -> Any:
+    return json.loads(data, parse_int=_parse_int, parse_constant=_refuse_constant)
+
+
 def verify(token: str, keys: OKPKey | KeySet, *, typ: str) -> dict[str, Any]:
     """Verify a compact JWS made by `sign` and return its JSON payload.
 
@@ -133,10 +151,11 @@ def verify(token: str, keys: OKPKey | KeySet, *, typ: str) -> dict[str, Any]:
     if header.get("typ") != typ:
         raise SignatureInvalid(f"expected typ {typ!r}, got {header.get('typ')!r}")
     try:
-        payload = json.loads(obj.payload)
-    except ValueError as error:
-        raise SignatureInvalid("the signed payload is not JSON") from error
-    if canonical_json(payload) != obj.payload:
+        payload = _parse_i_json(obj.payload)
+        canonical = canonical_json(payload)
+    except ValueError as error:  # rfc8785's domain errors are ValueErrors too
+        raise SignatureInvalid(f"the signed payload is not JSON within I-JSON limits: {type(error).__name__}") from error
+    if canonical != obj.payload:
         raise SignatureInvalid("the signed payload is not RFC 8785 canonical JSON")
     if not isinstance(payload, dict):
         raise SignatureInvalid("the signed payload is not a JSON object")

@@ -88,7 +88,12 @@ def apply_gates(
         )
 
     if not any(r.status is RequestStatus.PENDING for r in requests):
-        reason = f"no partner is party to an agreement in force for {enquiry.purpose!r}"
+        reason = (
+            "none of the requested data categories is allowed to any partner under an "
+            f"agreement in force for {enquiry.purpose!r}"
+            if scope.asked
+            else f"no partner is party to an agreement in force for {enquiry.purpose!r}"
+        )
         enquiry.gate_outcomes.append(GateOutcome("agreement", False, reason))
         enquiry.refuse(reason)
         return

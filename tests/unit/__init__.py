@@ -1,0 +1,1 @@
+"""Pure unit tests (no network, no database). A package so module names never clash."""
