@@ -74,7 +74,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _development_defaults(self) -> Settings:
-        # Development defaults live in the dev workspace (`mash-broker dev init`).
+        # Development defaults live in the dev workspace (`mash-broker dev init`);
+        # production must name its paths (checked first, below).
+        self._refuse_unsafe_defaults()
         if self.agreements_dir is None:
             self.agreements_dir = self.dev_dir / "agreements"
         if self.signing.key_file is None:
@@ -91,10 +93,9 @@ class Settings(BaseSettings):
         assert self.signing.key_file is not None
         return self.signing.key_file
 
-    @model_validator(mode="after")
-    def _refuse_unsafe_defaults(self) -> Settings:
+    def _refuse_unsafe_defaults(self) -> None:
         if self.env != "production":
-            return self
+            return
         problems = []
         if self.amqp_url is None:
             problems.append("MASH_AMQP_URL is required (the in-process transport is for development)")
@@ -110,4 +111,3 @@ class Settings(BaseSettings):
             problems.append("MASH_SIGNING__PASSPHRASE is required: the signing key must be encrypted")
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
-        return self

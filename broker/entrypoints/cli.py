@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from broker.config import Settings
 
@@ -27,9 +28,12 @@ app.add_typer(rabbitmq_app, name="rabbitmq")
 def _settings() -> Settings:
     try:
         return Settings()
-    except ValueError as error:
-        typer.echo(f"configuration error: {error}", err=True)
-        raise typer.Exit(2) from error
+    except ValidationError as error:
+        # The messages only: pydantic's full text echoes the input, secrets included.
+        for problem in error.errors(include_input=False, include_url=False):
+            where = ".".join(str(p) for p in problem["loc"]) or "settings"
+            typer.echo(f"configuration error: {where}: {problem['msg']}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
