@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
@@ -99,10 +100,8 @@ class Settings(BaseSettings):
         problems = []
         if self.amqp_url is None:
             problems.append("MASH_AMQP_URL is required (the in-process transport is for development)")
-        elif "guest:guest@" in self.amqp_url.get_secret_value() or "://guest@" in (
-            self.amqp_url.get_secret_value()
-        ):
-            problems.append("the RabbitMQ guest user is for development only")
+        elif urlsplit(self.amqp_url.get_secret_value()).username in (None, "", "guest"):
+            problems.append("the RabbitMQ guest user (or none) is for development only")
         if self.database_url.startswith("sqlite"):
             problems.append("use PostgreSQL in production (MASH_DATABASE_URL=postgresql+asyncpg://...)")
         if self.agreements_dir is None or self.signing.key_file is None:

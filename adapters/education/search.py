@@ -23,22 +23,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from adapters.education import source
 from adapters.education.source import DEFAULT_DATA_DIR, Pupil
+from adapters.sdk.answers import Hit, best_per_record, hit, to_answer
 from adapters.sdk.matching import best_match
-from adapters.sdk.messages import (
-    MAX_FINDINGS,
-    Answer,
-    Brag,
-    Finding,
-    Match,
-    PartnerBrag,
-    PartnerRequest,
-)
+from adapters.sdk.messages import Answer, Brag, Match, PartnerRequest
 
 ATTENDANCE = "education.attendance"
 EXCLUSIONS = "education.exclusions"
@@ -49,9 +40,6 @@ CATEGORIES = frozenset({ATTENDANCE, EXCLUSIONS, SEN, CME, DSL_CONCERNS})
 
 MIS = "School MIS"
 SAFEGUARDING_LOG = "School safeguarding log"
-SosDomain = Literal["worry", "working_well", "complicating_factor"]
-Dissemination = Literal["summary_safe", "mash_only", "owner_approval"]
-_LEVELS: tuple[Brag, ...] = ("blue", "green", "amber", "red")
 _SEN_NAMES = {"K": "SEN support", "E": "EHC plan"}
 # DSL concern severity -> (level if recent, level if older).
 _DSL_LEVELS: dict[str, tuple[Brag, Brag]] = {
@@ -59,13 +47,6 @@ _DSL_LEVELS: dict[str, tuple[Brag, Brag]] = {
     "medium": ("amber", "green"),
     "low": ("green", "blue"),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class _Hit:
-    finding: Finding
-    level: Brag
-    reason: str
 
 
 def make_search(data_dir: Path | None = None) -> Callable[[PartnerRequest], Awaitable[Answer]]:
@@ -82,21 +63,16 @@ def answer(pupils: list[Pupil], request: PartnerRequest) -> Answer:
     """The education answer to `request` (synchronous core of `search`)."""
     wanted = CATEGORIES.intersection(request.categories)
     as_of = request.issued_at.date()
-    hits: dict[tuple[str, str, str], _Hit] = {}
+    found: list[Hit] = []
     for pupil in pupils if wanted else ():
         match = best_match(pupil.keys, request.subjects)
-        if match is None:
-            continue
-        for hit in _hits(pupil, match, wanted, as_of):
-            f = hit.finding
-            # Duplicate pupil rows for one child can carry the same record: keep the best.
-            key = (f.category, f.source_reference, f.match.subject_ref)
-            if key not in hits or f.match.confidence > hits[key].finding.match.confidence:
-                hits[key] = hit
-    return _answer(list(hits.values()))
+        if match is not None:
+            found.extend(_hits(pupil, match, wanted, as_of))
+    # Duplicate pupil rows for one child can carry the same record: keep the best.
+    return to_answer(best_per_record(found))
 
 
-def _hits(pupil: Pupil, match: Match, wanted: frozenset[str], as_of: dt.date) -> Iterator[_Hit]:
+def _hits(pupil: Pupil, match: Match, wanted: frozenset[str], as_of: dt.date) -> Iterator[Hit]:
     for category in sorted(wanted):
         yield from _BUILDERS[category](pupil, match, as_of)
 
@@ -113,12 +89,12 @@ def _recent(day: dt.date, as_of: dt.date) -> bool:
     return (as_of - day).days <= 365
 
 
-def _attendance(pupil: Pupil, match: Match, as_of: dt.date) -> Iterator[_Hit]:
+def _attendance(pupil: Pupil, match: Match, as_of: dt.date) -> Iterator[Hit]:
     if pupil.attendance_pct is None:
         return
     pct, to = pupil.attendance_pct, pupil.attendance_to or as_of
     level, reason, note = _rate_attendance(pct)
-    yield _hit(
+    yield hit(
         match,
         category=ATTENDANCE,
         day=to,
@@ -133,10 +109,10 @@ def _attendance(pupil: Pupil, match: Match, as_of: dt.date) -> Iterator[_Hit]:
     )
 
 
-def _cme(pupil: Pupil, match: Match, as_of: dt.date) -> Iterator[_Hit]:
+def _cme(pupil: Pupil, match: Match, as_of: dt.date) -> Iterator[Hit]:
     if pupil.cme_since is None:
         return
-    yield _hit(
+    yield hit(
         match,
         category=CME,
         day=pupil.cme_since,
@@ -151,12 +127,12 @@ def _cme(pupil: Pupil, match: Match, as_of: dt.date) -> Iterator[_Hit]:
     )
 
 
-def _sen(pupil: Pupil, match: Match, as_of: dt.date) -> Iterator[_Hit]:
+def _sen(pupil: Pupil, match: Match, as_of: dt.date) -> Iterator[Hit]:
     name = _SEN_NAMES.get(pupil.sen_provision)
     if name is None:
         return
     since = f" since {pupil.sen_since.isoformat()}" if pupil.sen_since else ""
-    yield _hit(
+    yield hit(
         match,
         category=SEN,
         day=pupil.sen_since or pupil.attendance_to or as_of,
@@ -170,14 +146,14 @@ def _sen(pupil: Pupil, match: Match, as_of: dt.date) -> Iterator[_Hit]:
     )
 
 
-def _dsl_concerns(pupil: Pupil, match: Match, as_of: dt.date) -> Iterator[_Hit]:
+def _dsl_concerns(pupil: Pupil, match: Match, as_of: dt.date) -> Iterator[Hit]:
     for event in pupil.events:
         if event.event_type != "dsl_concern":
             continue
         severity = event.severity or "low"
         if_recent, if_older = _DSL_LEVELS.get(severity, ("green", "blue"))
         recent = _recent(event.event_on, as_of)
-        yield _hit(
+        yield hit(
             match,
             category=DSL_CONCERNS,
             day=event.event_on,
@@ -192,14 +168,14 @@ def _dsl_concerns(pupil: Pupil, match: Match, as_of: dt.date) -> Iterator[_Hit]:
         )
 
 
-def _exclusions(pupil: Pupil, match: Match, as_of: dt.date) -> Iterator[_Hit]:
+def _exclusions(pupil: Pupil, match: Match, as_of: dt.date) -> Iterator[Hit]:
     for event in pupil.events:
         if event.event_type not in {"suspension", "permanent_exclusion"}:
             continue
         permanent = event.event_type == "permanent_exclusion"
         level, reason = _rate_exclusion(permanent, _recent(event.event_on, as_of))
         what = "Permanent exclusion" if permanent else f"Suspension ({event.days or '?'} day(s))"
-        yield _hit(
+        yield hit(
             match,
             category=EXCLUSIONS,
             day=event.event_on,
@@ -213,7 +189,7 @@ def _exclusions(pupil: Pupil, match: Match, as_of: dt.date) -> Iterator[_Hit]:
         )
 
 
-_BUILDERS: dict[str, Callable[[Pupil, Match, dt.date], Iterator[_Hit]]] = {
+_BUILDERS: dict[str, Callable[[Pupil, Match, dt.date], Iterator[Hit]]] = {
     ATTENDANCE: _attendance,
     CME: _cme,
     SEN: _sen,
@@ -238,50 +214,3 @@ def _rate_exclusion(permanent: bool, recent: bool) -> tuple[Brag, str]:
     if recent:
         return "green", "suspension within 12 months"
     return "blue", "older suspensions"
-
-
-def _hit(
-    match: Match,
-    *,
-    category: str,
-    day: dt.date,
-    summary: str,
-    system: str,
-    reference: str,
-    sos_domain: SosDomain,
-    dissemination: Dissemination,
-    level: Brag,
-    reason: str,
-) -> _Hit:
-    finding = Finding(
-        category=category,
-        date=day,
-        summary=summary[:2000],
-        source_system=system,
-        source_reference=reference,
-        match=match,
-        sos_domain=sos_domain,
-        dissemination=dissemination,
-    )
-    return _Hit(finding, level, reason)
-
-
-def _answer(hits: list[_Hit]) -> Answer:
-    if not hits:
-        return Answer.no_trace()
-    # Newest first; ties in a fixed order so replies are reproducible.
-    hits.sort(
-        key=lambda h: (
-            -h.finding.date.toordinal(),
-            h.finding.category,
-            h.finding.source_reference,
-            h.finding.match.subject_ref,
-        )
-    )
-    level = max((h.level for h in hits), key=_LEVELS.index)
-    reasons = dict.fromkeys(h.reason for h in hits if h.level == level)
-    rationale = f"{level.capitalize()}: {'; '.join(reasons)}."
-    if len(hits) > MAX_FINDINGS:
-        rationale += f" Only the {MAX_FINDINGS} most recent of {len(hits)} findings are sent."
-    brag = PartnerBrag(rating=level, rationale=rationale[:2000])
-    return Answer.with_findings([h.finding for h in hits[:MAX_FINDINGS]], brag)

@@ -18,37 +18,31 @@ DEFAULT_DATA_DIR = Path(__file__).with_name("data")
 PUPILS_FILE = "pupils.csv"
 EVENTS_FILE = "events.csv"
 
-PUPIL_COLUMNS = frozenset(
-    {
-        "pupil_id",
-        "upn",
-        "legal_surname",
-        "legal_forename",
-        "date_of_birth",
-        "postcode",
-        "school_urn",
-        "school_name",
-        "year_group",
-        "on_roll_since",
-        "attendance_pct",
-        "attendance_to",
-        "sen_provision",
-        "sen_since",
-        "cme",
-        "cme_since",
-    }
+# The export's columns, in the order the MIS writes them (the synthetic generator,
+# `adapters.synthetic.school_csv`, writes exactly these). The reader looks columns
+# up by name, so their order and any extra columns do not matter to it.
+PUPIL_COLUMNS = (
+    "pupil_id",
+    "upn",
+    "legal_surname",
+    "legal_forename",
+    "date_of_birth",
+    "gender",
+    "postcode",
+    "school_urn",
+    "school_name",
+    "year_group",
+    "on_roll_since",
+    "attendance_pct",
+    "attendance_to",
+    "sen_provision",
+    "sen_since",
+    "cme",
+    "cme_since",
 )
-EVENT_COLUMNS = frozenset(
-    {
-        "event_ref",
-        "pupil_id",
-        "event_type",
-        "event_date",
-        "days",
-        "severity",
-        "summary",
-    }
-)
+EVENT_COLUMNS = ("event_ref", "pupil_id", "event_type", "event_date", "days", "severity", "summary")
+# Exported but never read (sex is not matched on), so an export may leave it out.
+_UNREAD_COLUMNS = frozenset({"gender"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +108,10 @@ def load(data_dir: Path = DEFAULT_DATA_DIR) -> list[Pupil]:
     ]
 
 
-def _rows(path: Path, required: frozenset[str]) -> Iterable[dict[str, str]]:
+def _rows(path: Path, columns: Iterable[str]) -> Iterable[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
-        missing = required - set(reader.fieldnames or ())
+        missing = set(columns) - _UNREAD_COLUMNS - set(reader.fieldnames or ())
         if missing:
             raise ValueError(f"{path.name}: missing columns {', '.join(sorted(missing))}")
         yield from reader

@@ -30,20 +30,12 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from adapters.health import source
 from adapters.health.source import DEFAULT_DATA_DIR, PatientRecord
+from adapters.sdk.answers import Hit, best_per_record, hit, to_answer
 from adapters.sdk.matching import best_match
-from adapters.sdk.messages import (
-    MAX_FINDINGS,
-    Answer,
-    Brag,
-    Finding,
-    Match,
-    PartnerBrag,
-    PartnerRequest,
-)
+from adapters.sdk.messages import Answer, Brag, Finding, Match, PartnerRequest
 
 GP_REGISTRATION = "health.gp_registration"
 AE_ATTENDANCES = "health.ae_attendances"
@@ -52,21 +44,21 @@ HEALTH_VISITING = "health.health_visiting"
 CAMHS = "health.camhs"
 CATEGORIES = frozenset({GP_REGISTRATION, AE_ATTENDANCES, CP_IS, HEALTH_VISITING, CAMHS})
 
-SosDomain = Literal["worry", "working_well", "complicating_factor"]
-Dissemination = Literal["summary_safe", "mash_only", "owner_approval"]
-_LEVELS: tuple[Brag, ...] = ("blue", "green", "amber", "red")
 _SERIOUS_PRESENTATIONS = {"self_harm", "ingestion"}
 _RED_REASON = "A&E attendance with a safeguarding concern while an active CP-IS flag is held"
 
 
 @dataclass(frozen=True, slots=True)
-class _Hit:
-    finding: Finding
-    level: Brag
-    reason: str
-    # Facts the red combination rule needs, by subject.
+class _HealthHit:
+    """A shared `Hit`, plus the facts the red combination rule needs, by subject."""
+
+    hit: Hit
     active_flag: bool = False
     safeguarding_ae: bool = False
+
+    @property
+    def finding(self) -> Finding:
+        return self.hit.finding
 
 
 def make_search(data_dir: Path | None = None) -> Callable[[PartnerRequest], Awaitable[Answer]]:
@@ -83,23 +75,19 @@ def answer(patients: list[PatientRecord], request: PartnerRequest) -> Answer:
     """The health answer to `request` (synchronous core of `search`)."""
     wanted = CATEGORIES.intersection(request.categories)
     as_of = request.issued_at.date()
-    hits: dict[tuple[str, str, str], _Hit] = {}
+    found: list[_HealthHit] = []
     for patient in patients if wanted else ():
         match = best_match(patient.keys, request.subjects)
-        if match is None:
-            continue
-        for hit in _hits(patient, match, wanted, as_of):
-            f = hit.finding
-            # Duplicate registrations for one person can carry the same record: keep the best.
-            key = (f.category, f.source_reference, f.match.subject_ref)
-            if key not in hits or f.match.confidence > hits[key].finding.match.confidence:
-                hits[key] = hit
-    return _answer(list(hits.values()))
+        if match is not None:
+            found.extend(_hits(patient, match, wanted, as_of))
+    # Duplicate registrations for one person can carry the same record: keep the best.
+    kept = best_per_record(found)
+    return to_answer([h.hit for h in kept], override=_red_combination(kept))
 
 
 def _hits(
     patient: PatientRecord, match: Match, wanted: frozenset[str], as_of: dt.date
-) -> Iterator[_Hit]:
+) -> Iterator[_HealthHit]:
     for category in sorted(wanted):
         yield from _BUILDERS[category](patient, match, as_of)
 
@@ -108,125 +96,138 @@ def _recent(day: dt.date, as_of: dt.date) -> bool:
     return (as_of - day).days <= 365
 
 
-def _gp_registration(patient: PatientRecord, match: Match, as_of: dt.date) -> Iterator[_Hit]:
+def _gp_registration(patient: PatientRecord, match: Match, as_of: dt.date) -> Iterator[_HealthHit]:
     reg = patient.registration
     # A registration with no date cannot be placed on a timeline, so it is not shared.
     if reg is None or reg.since is None:
         return
-    yield _hit(
-        match,
-        category=GP_REGISTRATION,
-        day=reg.since,
-        summary=f"Registered with {reg.practice} ({reg.ods_code}) since {reg.since.isoformat()}.",
-        system="GP system",
-        reference=f"GP registration {reg.ods_code}",
-        sos_domain="working_well",
-        dissemination="summary_safe",
-        level="blue",
-        reason="registered with a GP",
+    yield _HealthHit(
+        hit(
+            match,
+            category=GP_REGISTRATION,
+            day=reg.since,
+            summary=f"Registered with {reg.practice} ({reg.ods_code}) "
+            f"since {reg.since.isoformat()}.",
+            system="GP system",
+            reference=f"GP registration {reg.ods_code}",
+            sos_domain="working_well",
+            dissemination="summary_safe",
+            level="blue",
+            reason="registered with a GP",
+        )
     )
 
 
-def _cp_is(patient: PatientRecord, match: Match, as_of: dt.date) -> Iterator[_Hit]:
+def _cp_is(patient: PatientRecord, match: Match, as_of: dt.date) -> Iterator[_HealthHit]:
     for flag in patient.flags:
         state = "active" if flag.active else "inactive"
         if flag.end is not None and not flag.active:
             state = f"ended {flag.end.isoformat()}"
-        yield _hit(
-            match,
-            category=CP_IS,
-            day=flag.start,
-            summary=f"CP-IS flag: {flag.description}, recorded by {flag.author} from "
-            f"{flag.start.isoformat()}; {state}.",
-            system="CP-IS (NHS Spine)",
-            reference=flag.reference,
-            sos_domain="worry",
-            dissemination="summary_safe",
-            level="amber" if flag.active else "green",
-            reason="active CP-IS flag (child protection plan or looked after)"
-            if flag.active
-            else "CP-IS flag that has ended",
+        yield _HealthHit(
+            hit(
+                match,
+                category=CP_IS,
+                day=flag.start,
+                summary=f"CP-IS flag: {flag.description}, recorded by {flag.author} from "
+                f"{flag.start.isoformat()}; {state}.",
+                system="CP-IS (NHS Spine)",
+                reference=flag.reference,
+                sos_domain="worry",
+                dissemination="summary_safe",
+                level="amber" if flag.active else "green",
+                reason="active CP-IS flag (child protection plan or looked after)"
+                if flag.active
+                else "CP-IS flag that has ended",
+            ),
             active_flag=flag.active,
         )
 
 
-def _ae_attendances(patient: PatientRecord, match: Match, as_of: dt.date) -> Iterator[_Hit]:
+def _ae_attendances(patient: PatientRecord, match: Match, as_of: dt.date) -> Iterator[_HealthHit]:
     for ae in patient.ae:
         recent = _recent(ae.arrived_on, as_of)
         level, reason = _rate_ae(ae.safeguarding_concern, ae.presentation, recent)
         concern = " Safeguarding concern recorded." if ae.safeguarding_concern else ""
         worrying = ae.safeguarding_concern or ae.presentation != "illness"
-        yield _hit(
-            match,
-            category=AE_ATTENDANCES,
-            day=ae.arrived_on,
-            summary=f"A&E attendance at {ae.provider}: {ae.presentation.replace('_', ' ')}. "
-            f"{ae.reason}{concern}",
-            system="Emergency department system",
-            reference=ae.reference,
-            sos_domain="worry" if worrying else "complicating_factor",
-            dissemination="summary_safe" if ae.safeguarding_concern else "mash_only",
-            level=level,
-            reason=reason,
+        yield _HealthHit(
+            hit(
+                match,
+                category=AE_ATTENDANCES,
+                day=ae.arrived_on,
+                summary=f"A&E attendance at {ae.provider}: {ae.presentation.replace('_', ' ')}. "
+                f"{ae.reason}{concern}",
+                system="Emergency department system",
+                reference=ae.reference,
+                sos_domain="worry" if worrying else "complicating_factor",
+                dissemination="summary_safe" if ae.safeguarding_concern else "mash_only",
+                level=level,
+                reason=reason,
+            ),
             safeguarding_ae=ae.safeguarding_concern and recent,
         )
 
 
-def _health_visiting(patient: PatientRecord, match: Match, as_of: dt.date) -> Iterator[_Hit]:
+def _health_visiting(patient: PatientRecord, match: Match, as_of: dt.date) -> Iterator[_HealthHit]:
     for hv in patient.hv:
         missed = not hv.attended
         outcome = (hv.outcome or "not attended").lower() if missed else "attended"
         concern = missed and _recent(hv.contact_on, as_of)
-        yield _hit(
-            match,
-            category=HEALTH_VISITING,
-            day=hv.contact_on,
-            summary=f"Health visiting: {hv.contact_type}; {outcome}.",
-            system="Community health record",
-            reference=hv.reference,
-            sos_domain="worry" if missed else "working_well",
-            dissemination="mash_only",
-            level="green" if concern else "blue",
-            reason="health visiting contact not brought within 12 months"
-            if concern
-            else "routine health visiting contacts",
+        yield _HealthHit(
+            hit(
+                match,
+                category=HEALTH_VISITING,
+                day=hv.contact_on,
+                summary=f"Health visiting: {hv.contact_type}; {outcome}.",
+                system="Community health record",
+                reference=hv.reference,
+                sos_domain="worry" if missed else "working_well",
+                dissemination="mash_only",
+                level="green" if concern else "blue",
+                reason="health visiting contact not brought within 12 months"
+                if concern
+                else "routine health visiting contacts",
+            )
         )
 
 
-def _camhs(patient: PatientRecord, match: Match, as_of: dt.date) -> Iterator[_Hit]:
+def _camhs(patient: PatientRecord, match: Match, as_of: dt.date) -> Iterator[_HealthHit]:
     for ref in patient.camhs_referrals:
         recent = _recent(ref.referred_on, as_of)
-        yield _hit(
-            match,
-            category=CAMHS,
-            day=ref.referred_on,
-            summary=f"CAMHS referral by {ref.requester}: {ref.reason}. "
-            f"Referral status: {ref.status}.",
-            system="CAMHS record",
-            reference=ref.reference,
-            sos_domain="worry",
-            dissemination="owner_approval",
-            level="green" if recent else "blue",
-            reason="CAMHS referral within 12 months" if recent else "older CAMHS involvement",
+        yield _HealthHit(
+            hit(
+                match,
+                category=CAMHS,
+                day=ref.referred_on,
+                summary=f"CAMHS referral by {ref.requester}: {ref.reason}. "
+                f"Referral status: {ref.status}.",
+                system="CAMHS record",
+                reference=ref.reference,
+                sos_domain="worry",
+                dissemination="owner_approval",
+                level="green" if recent else "blue",
+                reason="CAMHS referral within 12 months" if recent else "older CAMHS involvement",
+            )
         )
     for ep in patient.camhs_episodes:
         open_now = ep.status == "active"
-        yield _hit(
-            match,
-            category=CAMHS,
-            day=ep.since,
-            summary=f"{'Open to' if open_now else 'Previously open to'} {ep.service} from "
-            f"{ep.since.isoformat()}.",
-            system="CAMHS record",
-            reference=f"{ep.reference} episode",
-            sos_domain="working_well",
-            dissemination="owner_approval",
-            level="green" if open_now else "blue",
-            reason="open to CAMHS" if open_now else "older CAMHS involvement",
+        yield _HealthHit(
+            hit(
+                match,
+                category=CAMHS,
+                day=ep.since,
+                summary=f"{'Open to' if open_now else 'Previously open to'} {ep.service} from "
+                f"{ep.since.isoformat()}.",
+                system="CAMHS record",
+                reference=f"{ep.reference} episode",
+                sos_domain="working_well",
+                dissemination="owner_approval",
+                level="green" if open_now else "blue",
+                reason="open to CAMHS" if open_now else "older CAMHS involvement",
+            )
         )
 
 
-_BUILDERS: dict[str, Callable[[PatientRecord, Match, dt.date], Iterator[_Hit]]] = {
+_BUILDERS: dict[str, Callable[[PatientRecord, Match, dt.date], Iterator[_HealthHit]]] = {
     GP_REGISTRATION: _gp_registration,
     CP_IS: _cp_is,
     AE_ATTENDANCES: _ae_attendances,
@@ -247,58 +248,10 @@ def _rate_ae(safeguarding: bool, presentation: str, recent: bool) -> tuple[Brag,
     return "blue", "only older A&E attendances with no safeguarding concern"
 
 
-def _hit(
-    match: Match,
-    *,
-    category: str,
-    day: dt.date,
-    summary: str,
-    system: str,
-    reference: str,
-    sos_domain: SosDomain,
-    dissemination: Dissemination,
-    level: Brag,
-    reason: str,
-    active_flag: bool = False,
-    safeguarding_ae: bool = False,
-) -> _Hit:
-    finding = Finding(
-        category=category,
-        date=day,
-        summary=summary[:2000],
-        source_system=system,
-        source_reference=reference,
-        match=match,
-        sos_domain=sos_domain,
-        dissemination=dissemination,
-    )
-    return _Hit(finding, level, reason, active_flag, safeguarding_ae)
-
-
-def _rating(hits: list[_Hit]) -> tuple[Brag, list[str]]:
-    """The highest level earned, and the reasons at that level."""
+def _red_combination(hits: list[_HealthHit]) -> tuple[Brag, list[str]] | None:
+    """Red, whatever each record earns alone, when one subject has an active CP-IS flag
+    and a recent A&E attendance with a safeguarding concern; otherwise None."""
     flagged = {h.finding.match.subject_ref for h in hits if h.active_flag}
     if any(h.safeguarding_ae and h.finding.match.subject_ref in flagged for h in hits):
         return "red", [_RED_REASON]
-    level = max((h.level for h in hits), key=_LEVELS.index)
-    return level, list(dict.fromkeys(h.reason for h in hits if h.level == level))
-
-
-def _answer(hits: list[_Hit]) -> Answer:
-    if not hits:
-        return Answer.no_trace()
-    # Newest first; ties in a fixed order so replies are reproducible.
-    hits.sort(
-        key=lambda h: (
-            -h.finding.date.toordinal(),
-            h.finding.category,
-            h.finding.source_reference,
-            h.finding.match.subject_ref,
-        )
-    )
-    level, reasons = _rating(hits)
-    rationale = f"{level.capitalize()}: {'; '.join(reasons)}."
-    if len(hits) > MAX_FINDINGS:
-        rationale += f" Only the {MAX_FINDINGS} most recent of {len(hits)} findings are sent."
-    brag = PartnerBrag(rating=level, rationale=rationale[:2000])
-    return Answer.with_findings([h.finding for h in hits[:MAX_FINDINGS]], brag)
+    return None

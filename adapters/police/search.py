@@ -28,21 +28,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from adapters.police.source import DEFAULT_DATA_DIR, PoliceSource
+from adapters.sdk.answers import Dissemination, Hit, best_per_record, hit, to_answer
 from adapters.sdk.matching import best_match
-from adapters.sdk.messages import (
-    MAX_FINDINGS,
-    Answer,
-    Brag,
-    Finding,
-    Match,
-    PartnerBrag,
-    PartnerRequest,
-)
+from adapters.sdk.messages import Answer, Brag, Match, PartnerRequest
 
 INCIDENTS = "police.incidents"
 DOMESTIC_ABUSE = "police.domestic_abuse"
@@ -52,19 +43,9 @@ MISSING = "police.missing_episodes"
 CATEGORIES = frozenset({INCIDENTS, DOMESTIC_ABUSE, ARRESTS, MARAC, MISSING})
 
 SYSTEM = "Niche RMS"
-SosDomain = Literal["worry", "working_well", "complicating_factor"]
-Dissemination = Literal["summary_safe", "mash_only", "owner_approval"]
-_LEVELS: tuple[Brag, ...] = ("blue", "green", "amber", "red")
 _ROLES = {"child_present": "child present", "subject": "subject of the report"}
 _SERIOUS_OFFENCES = {"violence", "sexual"}
 _WORRYING_INCIDENTS = {"concern_for_welfare", "intelligence"}
-
-
-@dataclass(frozen=True, slots=True)
-class _Hit:
-    finding: Finding
-    level: Brag
-    reason: str
 
 
 def make_search(data_dir: Path | None = None) -> Callable[[PartnerRequest], Awaitable[Answer]]:
@@ -81,33 +62,28 @@ def answer(source: PoliceSource, request: PartnerRequest) -> Answer:
     """The police answer to `request` (synchronous core of `search`)."""
     wanted = CATEGORIES.intersection(request.categories)
     as_of = request.issued_at.date()
-    hits: dict[tuple[str, str, str], _Hit] = {}
+    found: list[Hit] = []
     for nominal in source.candidates(request.subjects) if wanted else ():
         match = best_match(nominal.keys, request.subjects)
-        if match is None:
-            continue
-        for hit in _hits(source, nominal.nominal_ref, match, wanted, as_of):
-            f = hit.finding
-            # Duplicate nominals for one person can link to the same record: keep the best.
-            key = (f.category, f.source_reference, f.match.subject_ref)
-            if key not in hits or f.match.confidence > hits[key].finding.match.confidence:
-                hits[key] = hit
-    return _answer(list(hits.values()))
+        if match is not None:
+            found.extend(_hits(source, nominal.nominal_ref, match, wanted, as_of))
+    # Duplicate nominals for one person can link to the same record: keep the best.
+    return to_answer(best_per_record(found))
 
 
 def _hits(
     source: PoliceSource, nominal_ref: str, match: Match, wanted: frozenset[str], as_of: dt.date
-) -> Iterator[_Hit]:
+) -> Iterator[Hit]:
     for category in sorted(wanted):
         yield from _BUILDERS[category](source, nominal_ref, match, as_of)
 
 
 def _domestic_abuse(
     source: PoliceSource, nominal_ref: str, match: Match, as_of: dt.date
-) -> Iterator[_Hit]:
+) -> Iterator[Hit]:
     for d in source.domestic_abuse(nominal_ref):
         level, reason = _rate_dash(d.dash_risk, (as_of - d.occurred_on).days)
-        yield _hit(
+        yield hit(
             match,
             category=DOMESTIC_ABUSE,
             day=d.occurred_on,
@@ -123,10 +99,10 @@ def _domestic_abuse(
         )
 
 
-def _marac(source: PoliceSource, nominal_ref: str, match: Match, as_of: dt.date) -> Iterator[_Hit]:
+def _marac(source: PoliceSource, nominal_ref: str, match: Match, as_of: dt.date) -> Iterator[Hit]:
     for m in source.marac(nominal_ref):
         recent = (as_of - m.referred_on).days <= 365
-        yield _hit(
+        yield hit(
             match,
             category=MARAC,
             day=m.referred_on,
@@ -146,10 +122,10 @@ def _marac(source: PoliceSource, nominal_ref: str, match: Match, as_of: dt.date)
 
 def _missing(
     source: PoliceSource, nominal_ref: str, match: Match, as_of: dt.date
-) -> Iterator[_Hit]:
+) -> Iterator[Hit]:
     for e in source.missing(nominal_ref):
         recent = (as_of - e.reported_on).days <= 182
-        yield _hit(
+        yield hit(
             match,
             category=MISSING,
             day=e.reported_on,
@@ -168,11 +144,11 @@ def _missing(
 
 def _arrests(
     source: PoliceSource, nominal_ref: str, match: Match, as_of: dt.date
-) -> Iterator[_Hit]:
+) -> Iterator[Hit]:
     for a in source.arrests(nominal_ref):
         serious = a.offence_group in _SERIOUS_OFFENCES
         level, reason = _rate_arrest(serious, (as_of - a.arrested_on).days)
-        yield _hit(
+        yield hit(
             match,
             category=ARRESTS,
             day=a.arrested_on,
@@ -188,13 +164,13 @@ def _arrests(
 
 def _incidents(
     source: PoliceSource, nominal_ref: str, match: Match, as_of: dt.date
-) -> Iterator[_Hit]:
+) -> Iterator[Hit]:
     for i in source.incidents(nominal_ref):
         age = (as_of - i.occurred_on).days
         level, reason = _rate_incident(i.incident_type, i.is_intelligence, age)
         label = "Intelligence log" if i.is_intelligence else i.incident_type.replace("_", " ")
         worrying = i.incident_type in _WORRYING_INCIDENTS
-        yield _hit(
+        yield hit(
             match,
             category=INCIDENTS,
             day=i.occurred_on,
@@ -208,7 +184,7 @@ def _incidents(
         )
 
 
-_BUILDERS: dict[str, Callable[[PoliceSource, str, Match, dt.date], Iterator[_Hit]]] = {
+_BUILDERS: dict[str, Callable[[PoliceSource, str, Match, dt.date], Iterator[Hit]]] = {
     DOMESTIC_ABUSE: _domestic_abuse,
     MARAC: _marac,
     MISSING: _missing,
@@ -256,50 +232,3 @@ def _incident_dissemination(kind: str, intelligence: bool) -> Dissemination:
 
 def _role(role: str) -> str:
     return _ROLES.get(role, role)
-
-
-def _hit(
-    match: Match,
-    *,
-    category: str,
-    day: dt.date,
-    summary: str,
-    system: str,
-    reference: str,
-    sos_domain: SosDomain,
-    dissemination: Dissemination,
-    level: Brag,
-    reason: str,
-) -> _Hit:
-    finding = Finding(
-        category=category,
-        date=day,
-        summary=summary[:2000],
-        source_system=system,
-        source_reference=reference,
-        match=match,
-        sos_domain=sos_domain,
-        dissemination=dissemination,
-    )
-    return _Hit(finding, level, reason)
-
-
-def _answer(hits: list[_Hit]) -> Answer:
-    if not hits:
-        return Answer.no_trace()
-    # Newest first; ties in a fixed order so replies are reproducible.
-    hits.sort(
-        key=lambda h: (
-            -h.finding.date.toordinal(),
-            h.finding.category,
-            h.finding.source_reference,
-            h.finding.match.subject_ref,
-        )
-    )
-    level = max((h.level for h in hits), key=_LEVELS.index)
-    reasons = dict.fromkeys(h.reason for h in hits if h.level == level)
-    rationale = f"{level.capitalize()}: {'; '.join(reasons)}."
-    if len(hits) > MAX_FINDINGS:
-        rationale += f" Only the {MAX_FINDINGS} most recent of {len(hits)} findings are sent."
-    brag = PartnerBrag(rating=level, rationale=rationale[:2000])
-    return Answer.with_findings([h.finding for h in hits[:MAX_FINDINGS]], brag)

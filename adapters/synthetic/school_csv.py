@@ -14,29 +14,9 @@ import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
 
+from adapters.education.source import EVENT_COLUMNS, PUPIL_COLUMNS
 from adapters.synthetic import places
 from adapters.synthetic.model import Cohort
-
-PUPIL_COLUMNS = (
-    "pupil_id",
-    "upn",
-    "legal_surname",
-    "legal_forename",
-    "date_of_birth",
-    "gender",
-    "postcode",
-    "school_urn",
-    "school_name",
-    "year_group",
-    "on_roll_since",
-    "attendance_pct",
-    "attendance_to",
-    "sen_provision",
-    "sen_since",
-    "cme",
-    "cme_since",
-)
-EVENT_COLUMNS = ("event_ref", "pupil_id", "event_type", "event_date", "days", "severity", "summary")
 
 
 def render(cohort: Cohort) -> dict[str, str]:
