@@ -28,6 +28,9 @@ from broker.adapters.messaging.relay import OutboxRelay
 from broker.adapters.messaging.reply_consumer import reply_handler
 from broker.adapters.signing import BrokerSigner
 from broker.config import Settings
+from broker.adapters.process_lock import ProcessLock
+from broker.service.chase import chase_drifting
+from broker.service.dead_letters import record_dead_letter
 from broker.service.deadlines import close_overdue
 from broker.service.open_enquiry import OpenEnquiry, Opened, open_enquiry
 from broker.service.ports import Clock
@@ -57,6 +60,7 @@ class Broker:
     relay: OutboxRelay | None = None
     embedded_adapters: list[AdapterRunner] = field(default_factory=list)
     _writer_lock: asyncio.Lock | None = None
+    _singleton: ProcessLock | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _adapter_transports: list[Transport] = field(default_factory=list)
 
@@ -75,8 +79,13 @@ class Broker:
             clock=self.clock,
             timescales=self.settings.timescales.table(),
             new_id=self.new_id,
+            chase_share=self.settings.chase_share,
             on_commit=self.relay.wake if self.relay else (lambda: None),
         )
+
+    def accepting(self) -> float:
+        """0 when new enquiries are accepted; otherwise seconds to wait (back-pressure)."""
+        return self.relay.pressure_remaining(self.clock.now()) if self.relay else 0.0
 
     async def record_reply(self, message: IncomingMessage) -> ReplyResult:
         return await record_reply(
@@ -90,15 +99,29 @@ class Broker:
             new_id=self.new_id,
         )
 
+    async def record_dead_letter(self, message: IncomingMessage) -> str:
+        return await record_dead_letter(
+            message, uow_factory=self.uow, signer=self.signer, clock=self.clock,
+            new_id=self.new_id, queue=self.topology.dead_letter_queue,
+        )
+
     async def close_overdue(self) -> int:
         return await close_overdue(
             uow_factory=self.uow, signer=self.signer, clock=self.clock, new_id=self.new_id
+        )
+
+    async def chase_drifting(self) -> int:
+        return await chase_drifting(
+            uow_factory=self.uow, clock=self.clock, new_id=self.new_id,
+            on_commit=self.relay.wake if self.relay else (lambda: None),
         )
 
     async def _sweep_forever(self) -> None:
         while True:
             try:
                 await self.close_overdue()
+                if self.settings.chase_share:
+                    await self.chase_drifting()
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database may be away; deadlines wait in it
@@ -113,10 +136,24 @@ class Broker:
             clock=self.clock,
             batch=self.settings.relay_batch,
             poll_s=self.settings.relay_poll_s,
+            backpressure_s=self.settings.backpressure_s,
         )
         await self.transport.consume(self.topology.replies_queue, reply_handler(self.record_reply))
+        await self.transport.consume(self.topology.dead_letter_queue, reply_handler(self._dead_letter))
         if self.bus is not None:
+            # The in-process queues were empty at start: send again what is still awaited.
+            async with self.uow() as uow:
+                requeued = await uow.outbox.requeue_unanswered_requests()
+                await uow.commit()
+            if requeued:
+                log.info("requests_requeued_after_restart", count=requeued)
             await self._start_embedded_adapters()
+        if background and self._singleton is not None and not self._singleton.acquire():
+            log.warning(
+                "background_loops_not_started",
+                reason="another broker process holds them for this SQLite database",
+            )
+            background = False
         if background:
             self._tasks.append(asyncio.create_task(self.relay.run_forever(), name="outbox-relay"))
             self._tasks.append(asyncio.create_task(self._sweep_forever(), name="deadline-sweeper"))
@@ -146,6 +183,10 @@ class Broker:
             self.embedded_adapters.append(runner)
             self._adapter_transports.append(transport)
 
+    async def _dead_letter(self, message: IncomingMessage) -> ReplyResult:
+        outcome = await self.record_dead_letter(message)
+        return ReplyResult("recorded", outcome)
+
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
@@ -157,6 +198,8 @@ class Broker:
             await transport.close()
         await self.transport.close()
         await self.engine.dispose()
+        if self._singleton is not None:
+            self._singleton.release()
 
 
 def build_broker(
@@ -202,4 +245,5 @@ def build_broker(
         views=Views(engine),
         bus=bus,
         _writer_lock=asyncio.Lock() if is_sqlite(settings.database_url) else None,
+        _singleton=ProcessLock.for_sqlite(settings.database_url),
     )

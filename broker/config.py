@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     relay_poll_s: float = Field(default=0.5, gt=0)
     relay_batch: int = Field(default=100, ge=1, le=5000)
     sweep_interval_s: float = Field(default=5.0, gt=0)
+    chase_share: float | None = Field(
+        default=0.5, gt=0, lt=1,
+        description="chase a partner still silent when this share of its time has passed",
+    )
+    backpressure_s: float = Field(default=5.0, gt=0, description="how long to refuse new enquiries after RabbitMQ refused a publish")
     embedded_adapters: list[str] = ["police", "health", "education"]
     dev_dir: Path = Path("var/dev")
     host: str = "127.0.0.1"

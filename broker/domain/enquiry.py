@@ -7,7 +7,12 @@
 Each partner has its own request with its own status:
 
     pending ──> replied | no_reply          (asked partners)
+    pending ──> undeliverable               (the request was dead-lettered: expired, rejected
+                                             by the partner's adapter, or over the delivery limit)
     not_asked                               (left out by the agreement gate, with a reason)
+
+A partner still pending when a set share of its time has passed is chased (its
+request re-sent under the same request id) and the enquiry is at risk of drift.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class RequestStatus(str, enum.Enum):
     REPLIED = "replied"
     NO_REPLY = "no_reply"
     NOT_ASKED = "not_asked"
+    UNDELIVERABLE = "undeliverable"
 
 
 TRANSITIONS: dict[EnquiryState, frozenset[EnquiryState]] = {
@@ -63,6 +69,7 @@ class PartnerRequest:
     reason: str | None = None
     reply: PartnerReply | None = None
     late: bool = False  # replied after the deadline closed the enquiry
+    chased_at: dt.datetime | None = None
 
 
 @dataclass(slots=True)
@@ -121,6 +128,8 @@ class Enquiry:
         A second reply to the same request changes nothing (idempotent on the
         request id). A reply after the deadline closed the enquiry is recorded as
         late: it is never dropped, and the service issues a new summary version.
+        A request marked undeliverable that is answered after all (one delivery
+        was dead-lettered, a chase got through) takes the answer.
         """
         request = self.request(reply.request_id)
         if reply.partner_id != request.partner_id or reply.enquiry_id != self.enquiry_id:
@@ -145,6 +154,53 @@ class Enquiry:
             request.late = True
             return True
         raise IllegalTransition(f"enquiry {self.enquiry_id} is {self.state.value}")
+
+    def mark_undeliverable(self, request_id: str, reason: str, at: dt.datetime) -> bool:
+        """A request could not be delivered. Returns True when it changed anything.
+
+        When no asked partner is left pending, the enquiry closes as partial now
+        rather than waiting for a deadline nobody can meet.
+        """
+        request = self.request(request_id)
+        if request.status is not RequestStatus.PENDING or self.state is not EnquiryState.DISPATCHED:
+            return False
+        request.status = RequestStatus.UNDELIVERABLE
+        request.reason = reason
+        if not self.pending:
+            self._close(EnquiryState.PARTIAL, "undeliverable", at)
+        return True
+
+    def note_expired(self, request_id: str, reason: str) -> bool:
+        """A copy of a request expired unread in the partner's queue.
+
+        Not a verdict on its own (it happens at the deadline, and a chased copy
+        may expire after the first was answered): the note is kept as the reason
+        shown if the partner ends as no_reply.
+        """
+        request = self.request(request_id)
+        if request.status is not RequestStatus.PENDING or request.reason:
+            return False
+        request.reason = reason
+        return True
+
+    def chase_point(self, share: float) -> dt.datetime:
+        """When a partner still pending is chased: `share` of the way to the deadline."""
+        return self.opened_at + (self.deadline_at - self.opened_at) * share
+
+    def chase(self, at: dt.datetime) -> list[PartnerRequest]:
+        """Mark every pending, not yet chased request as chased; return them to re-send."""
+        if self.state is not EnquiryState.DISPATCHED:
+            return []
+        due = [r for r in self.pending if r.chased_at is None]
+        for request in due:
+            request.chased_at = at
+        return due
+
+    def drifting(self, now: dt.datetime) -> list[tuple[PartnerRequest, dt.timedelta]]:
+        """Chased partners still pending, with how long they have had so far."""
+        if self.state is not EnquiryState.DISPATCHED:
+            return []
+        return [(r, now - self.opened_at) for r in self.pending if r.chased_at is not None]
 
     def expire(self, at: dt.datetime) -> bool:
         """At the deadline: every pending partner becomes no_reply, the enquiry partial."""

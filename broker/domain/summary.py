@@ -46,8 +46,13 @@ def _partner(request: PartnerRequest) -> dict[str, Any]:
     reply = request.reply
     if request.status is RequestStatus.NOT_ASKED:
         entry.update(outcome="not_asked", reason=request.reason)
+    elif request.status is RequestStatus.UNDELIVERABLE:
+        entry.update(outcome="undeliverable", reason=request.reason)
     elif reply is None:
-        entry.update(outcome="no_reply" if request.status is RequestStatus.NO_REPLY else "pending")
+        entry.update(
+            outcome="no_reply" if request.status is RequestStatus.NO_REPLY else "pending",
+            reason=request.reason,
+        )
     else:
         entry.update(
             outcome=reply.outcome,
@@ -120,6 +125,7 @@ def compose_summary(
         "completion": enquiry.completion,
         "state": enquiry.state.value,
         "late_replies": sorted(r.partner_id for r in enquiry.requests if r.late),
+        "chased": sorted(r.partner_id for r in enquiry.requests if r.chased_at is not None),
         "opened_by": enquiry.opened_by,
         "opened_at": _time(enquiry.opened_at),
         "dispatched_at": _time(enquiry.dispatched_at),

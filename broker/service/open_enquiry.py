@@ -51,6 +51,7 @@ async def open_enquiry(
     clock: Clock,
     timescales: Mapping[Brag, dt.timedelta],
     new_id: Callable[[], str],
+    chase_share: float | None = None,
     on_commit: Callable[[], None] = lambda: None,
 ) -> Opened:
     """Open an enquiry; a refused gate is recorded too, and nothing is sent for it."""
@@ -90,6 +91,11 @@ async def open_enquiry(
             enquiry,
             idempotency_key=command.idempotency_key,
             wanted_categories=sorted(command.categories) if command.categories else None,
+            chase_at=(
+                enquiry.chase_point(chase_share)
+                if chase_share and enquiry.state is EnquiryState.DISPATCHED
+                else None
+            ),
         )
         await uow.outbox.add(messages, now=now, expires_at=enquiry.deadline_at)
         await uow.commit()

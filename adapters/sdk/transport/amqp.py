@@ -13,6 +13,7 @@ from typing import Any
 import aio_pika
 import aio_pika.exceptions
 import aiormq.exceptions
+import pamqp.commands
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustConnection
 
@@ -124,7 +125,11 @@ class AmqpTransport:
                 timeout=self._publish_timeout_s,
             )
         except aio_pika.exceptions.DeliveryError as error:
-            raise PublishRefused(f"not confirmed: {error}") from error
+            returned = isinstance(error.frame, pamqp.commands.Basic.Return)
+            raise PublishRefused(
+                f"{'unroutable' if returned else 'refused by the queue'}: {error}",
+                kind="unroutable" if returned else "full",
+            ) from error
         except _TRANSIENT as error:
             raise PublishRefused(f"{type(error).__name__}: {error}") from error
 
@@ -134,14 +139,17 @@ class AmqpTransport:
         self._queues.append(amqp_queue)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
+            headers = dict(message.headers or {})
             incoming = IncomingMessage(
                 body=message.body,
                 message_id=message.message_id,
                 correlation_id=message.correlation_id,
                 message_type=message.type,
-                headers=dict(message.headers or {}),
+                headers=headers,
                 user_id=message.user_id,
                 redelivered=bool(message.redelivered),
+                death_reason=_text(headers.get("x-first-death-reason")),
+                death_queue=_text(headers.get("x-first-death-queue")),
             )
             structlog.contextvars.clear_contextvars()
             structlog.contextvars.bind_contextvars(
@@ -170,6 +178,12 @@ class AmqpTransport:
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return None if value is None else str(value)
 
 
 async def _settle(message: AbstractIncomingMessage, disposition: Disposition) -> None:

@@ -32,6 +32,8 @@ class IncomingMessage:
     headers: dict[str, object]
     user_id: str | None
     redelivered: bool
+    death_reason: str | None = None  # set on dead letters: rejected | expired | delivery_limit
+    death_queue: str | None = None
 
 
 class Disposition(enum.Enum):
@@ -62,7 +64,15 @@ Handler = Callable[[IncomingMessage], Awaitable[Verdict]]
 
 
 class PublishRefused(Exception):
-    """The message was not confirmed (nack, unroutable, timeout, or no connection)."""
+    """The message was not confirmed.
+
+    `kind` says why: `full` (the queue refused it: back-pressure), `unroutable`
+    (no queue for its routing key) or `unavailable` (timeout, no connection).
+    """
+
+    def __init__(self, message: str, *, kind: str = "unavailable") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class Transport(Protocol):

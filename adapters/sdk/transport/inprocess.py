@@ -33,6 +33,7 @@ class _Envelope:
     expires_at: float | None
     deliveries: int = 0
     death_reason: str | None = None
+    death_queue: str | None = None
 
 
 @dataclass(slots=True)
@@ -62,17 +63,21 @@ class InProcessBus:
         exchange = self.topology.exchange_name(message.exchange)
         queue_name = self._routes.get((exchange, message.routing_key))
         if queue_name is None:
-            raise PublishRefused(f"unroutable: {exchange} / {message.routing_key}")
+            raise PublishRefused(f"unroutable: {exchange} / {message.routing_key}", kind="unroutable")
         self._enqueue(queue_name, _Envelope(message, _expiry(message.expiration_s)))
 
     def _enqueue(self, queue_name: str, envelope: _Envelope) -> None:
         queue = self.queue(queue_name)
         if queue.items.qsize() >= self.topology.queue_max_length:
-            raise PublishRefused(f"queue {queue_name} is full (reject-publish)")
+            raise PublishRefused(f"queue {queue_name} is full (reject-publish)", kind="full")
         queue.items.put_nowait(envelope)
 
-    def dead_letter(self, envelope: _Envelope, reason: str) -> None:
-        envelope.death_reason = reason
+    def dead_letter(self, envelope: _Envelope, reason: str, queue: str) -> None:
+        if envelope.death_reason is None:  # like x-first-death-*: the first death counts
+            envelope.death_reason = reason
+            envelope.death_queue = queue
+        envelope.deliveries = 0
+        envelope.expires_at = None  # as RabbitMQ: a dead letter does not expire again
         try:
             self._enqueue(self.topology.dead_letter_queue, envelope)
         except PublishRefused:
@@ -112,12 +117,10 @@ class InProcessTransport:
             envelope = await source.items.get()
             message = envelope.message
             if envelope.expires_at is not None and time.monotonic() > envelope.expires_at:
-                self._bus.dead_letter(envelope, "expired")
+                self._bus.dead_letter(envelope, "expired", source.name)
                 continue
             envelope.deliveries += 1
             headers: dict[str, object] = dict(message.headers)
-            if envelope.death_reason is not None:
-                headers["x-death-reason"] = envelope.death_reason
             incoming = IncomingMessage(
                 body=message.body,
                 message_id=message.message_id,
@@ -126,6 +129,8 @@ class InProcessTransport:
                 headers=headers,
                 user_id=message.user_id,
                 redelivered=envelope.deliveries > 1,
+                death_reason=envelope.death_reason,
+                death_queue=envelope.death_queue,
             )
             structlog.contextvars.clear_contextvars()
             structlog.contextvars.bind_contextvars(
@@ -138,10 +143,10 @@ class InProcessTransport:
                 log.exception("handler_failed")
                 disposition = Disposition.RETRY
             if disposition is Disposition.REJECT:
-                self._bus.dead_letter(envelope, "rejected")
+                self._bus.dead_letter(envelope, "rejected", source.name)
             elif disposition is Disposition.RETRY:
                 if envelope.deliveries >= limit:
-                    self._bus.dead_letter(envelope, "delivery_limit")
+                    self._bus.dead_letter(envelope, "delivery_limit", source.name)
                 else:
                     await asyncio.sleep(0.05 * envelope.deliveries)
                     source.items.put_nowait(envelope)

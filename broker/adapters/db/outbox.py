@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.sdk.messages import REQUEST_TYPE
 from adapters.sdk.transport.base import OutgoingMessage
 from broker.adapters.db import tables as t
 from broker.adapters.db.mapping import utc
@@ -96,6 +97,60 @@ class OutboxRepository:
             .where(t.outbox.c.id == row_id)
             .values(attempts=t.outbox.c.attempts + 1, last_error=error[:500], available_at=retry_at)
         )
+
+    async def resend(self, request_id: str, *, message_id: str, now: dt.datetime,
+                     expires_at: dt.datetime | None) -> bool:
+        """Queue the request first sent for `request_id` again, byte for byte, under a new
+        message id (the request id, which partners dedupe on, stays the same)."""
+        row = (
+            await self._c.execute(
+                select(t.outbox)
+                .where(t.outbox.c.correlation_id == request_id)
+                .where(t.outbox.c.message_type == REQUEST_TYPE)
+                .order_by(t.outbox.c.id)
+                .limit(1)
+            )
+        ).mappings().first()
+        if row is None:
+            return False
+        await self._c.execute(
+            insert(t.outbox).values(
+                message_id=message_id,
+                exchange=row["exchange"],
+                routing_key=row["routing_key"],
+                message_type=row["message_type"],
+                correlation_id=row["correlation_id"],
+                headers={**row["headers"], "chase": "1"},
+                body=row["body"],
+                expires_at=expires_at,
+                created_at=now,
+                available_at=now,
+                attempts=0,
+            )
+        )
+        return True
+
+    async def requeue_unanswered_requests(self) -> int:
+        """Mark every request still awaited as unpublished again.
+
+        For the in-process transport only: its queues live in memory, so after a
+        restart the requests that were in them must be sent again (partners
+        dedupe on the request id, so one that had answered re-sends its reply).
+        """
+        awaited = (
+            select(t.partner_requests.c.request_id)
+            .join(t.enquiries, t.enquiries.c.enquiry_id == t.partner_requests.c.enquiry_id)
+            .where(t.enquiries.c.state == "dispatched")
+            .where(t.partner_requests.c.status == "pending")
+        )
+        result = await self._c.execute(
+            update(t.outbox)
+            .where(t.outbox.c.message_type == REQUEST_TYPE)
+            .where(t.outbox.c.published_at.is_not(None))
+            .where(t.outbox.c.correlation_id.in_(awaited))
+            .values(published_at=None)
+        )
+        return int(result.rowcount or 0)
 
     async def backlog(self) -> int:
         return int(

@@ -30,7 +30,8 @@ class EnquiryRepository:
         self._c = connection
 
     async def add(self, enquiry: Enquiry, *, idempotency_key: str | None = None,
-                  wanted_categories: Sequence[str] | None = None) -> None:
+                  wanted_categories: Sequence[str] | None = None,
+                  chase_at: dt.datetime | None = None) -> None:
         await self._c.execute(
             insert(t.enquiries).values(
                 enquiry_id=enquiry.enquiry_id,
@@ -48,6 +49,7 @@ class EnquiryRepository:
                 consent=consent_to_json(enquiry.consent),
                 wanted_categories=list(wanted_categories) if wanted_categories else None,
                 idempotency_key=idempotency_key,
+                chase_at=chase_at,
             )
         )
         if enquiry.requests:
@@ -86,6 +88,7 @@ class EnquiryRepository:
             "reason": r.reason,
             "late": r.late,
             "replied_at": r.reply.replied_at if r.reply else None,
+            "chased_at": r.chased_at,
             "reply": reply_to_json(r.reply) if r.reply else None,
             "reply_jws": r.reply.signed_reply if r.reply else None,
         }
@@ -134,6 +137,7 @@ class EnquiryRepository:
                     agreement_version=r["agreement_version"],
                     reason=r["reason"],
                     late=bool(r["late"]),
+                    chased_at=utc(r["chased_at"]),
                     reply=(
                         reply_from_json(
                             r["reply"],
@@ -159,14 +163,17 @@ class EnquiryRepository:
 
     async def save(self, enquiry: Enquiry) -> None:
         """Write back what can change after opening: state, closure and each request."""
+        values: dict[str, Any] = {
+            "state": enquiry.state.value,
+            "closed_at": enquiry.closed_at,
+            "completion": enquiry.completion,
+        }
+        if enquiry.state is not EnquiryState.DISPATCHED or not any(
+            r.status is RequestStatus.PENDING and r.chased_at is None for r in enquiry.requests
+        ):
+            values["chase_at"] = None  # nobody left to chase
         await self._c.execute(
-            update(t.enquiries)
-            .where(t.enquiries.c.enquiry_id == enquiry.enquiry_id)
-            .values(
-                state=enquiry.state.value,
-                closed_at=enquiry.closed_at,
-                completion=enquiry.completion,
-            )
+            update(t.enquiries).where(t.enquiries.c.enquiry_id == enquiry.enquiry_id).values(**values)
         )
         for request in enquiry.requests:
             row = self._request_row(enquiry.enquiry_id, request)
@@ -175,6 +182,8 @@ class EnquiryRepository:
                 .where(t.partner_requests.c.request_id == request.request_id)
                 .values(
                     status=row["status"],
+                    reason=row["reason"],
+                    chased_at=row["chased_at"],
                     late=row["late"],
                     replied_at=row["replied_at"],
                     reply=row["reply"],
@@ -199,6 +208,16 @@ class EnquiryRepository:
             )
         ).first()
         return (row[0], row[1]) if row else None
+
+    async def due_for_chase(self, now: dt.datetime, limit: int) -> list[str]:
+        rows = await self._c.execute(
+            select(t.enquiries.c.enquiry_id)
+            .where(t.enquiries.c.state == EnquiryState.DISPATCHED.value)
+            .where(t.enquiries.c.chase_at <= now)
+            .order_by(t.enquiries.c.chase_at)
+            .limit(limit)
+        )
+        return [r[0] for r in rows]
 
     async def overdue(self, now: dt.datetime, limit: int) -> list[str]:
         rows = await self._c.execute(
@@ -268,6 +287,13 @@ class RejectionRepository:
 
     async def add(self, **values: Any) -> None:
         await self._c.execute(insert(t.rejected_messages).values(**values))
+
+    async def recorded(self, message_id: str) -> bool:
+        return (
+            await self._c.execute(
+                select(t.rejected_messages.c.id).where(t.rejected_messages.c.message_id == message_id).limit(1)
+            )
+        ).first() is not None
 
     async def count(self) -> int:
         return int((await self._c.execute(select(func.count()).select_from(t.rejected_messages))).scalar_one())

@@ -48,7 +48,9 @@ enquiries = Table(
     Column("consent", JSON),
     Column("wanted_categories", JSON),
     Column("idempotency_key", String(200), unique=True),
+    Column("chase_at", TZ),
     Index("ix_enquiries_state_deadline", "state", "deadline_at"),
+    Index("ix_enquiries_chase_at", "chase_at"),
     Index("ix_enquiries_opened_at", "opened_at"),
 )
 
@@ -66,6 +68,7 @@ partner_requests = Table(
     Column("reason", Text),
     Column("late", Boolean, nullable=False, server_default=text("false")),
     Column("replied_at", TZ),
+    Column("chased_at", TZ),
     Column("reply", JSON),
     Column("reply_jws", Text),
     UniqueConstraint("enquiry_id", "partner_id", name="uq_partner_requests_enquiry_partner"),

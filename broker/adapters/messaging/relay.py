@@ -29,6 +29,7 @@ class OutboxRelay:
         clock: Clock,
         batch: int = 100,
         poll_s: float = 0.5,
+        backpressure_s: float = 5.0,
     ) -> None:
         self._uow_factory = uow_factory
         self._transport = transport
@@ -36,6 +37,14 @@ class OutboxRelay:
         self._batch = batch
         self._poll_s = poll_s
         self._wake = asyncio.Event()
+        self._backpressure = dt.timedelta(seconds=backpressure_s)
+        self.refused_until: dt.datetime | None = None  # RabbitMQ said its queues are full
+
+    def pressure_remaining(self, now: dt.datetime) -> float:
+        """Seconds until new work should be accepted again; 0 when it can be now."""
+        if self.refused_until is None or now >= self.refused_until:
+            return 0.0
+        return (self.refused_until - now).total_seconds()
 
     def wake(self) -> None:
         """Called after a commit that wrote outbox rows, so they leave at once."""
@@ -57,6 +66,8 @@ class OutboxRelay:
                 if result is None:
                     confirmed.append(item.row_id)
                     continue
+                if isinstance(result, PublishRefused) and result.kind == "full":
+                    self.refused_until = now + self._backpressure
                 backoff = min(dt.timedelta(seconds=2 ** min(item.attempts, 6)), _MAX_BACKOFF)
                 await uow.outbox.mark_failed(item.row_id, error=str(result), retry_at=now + backoff)
                 log.warning(

@@ -21,6 +21,7 @@ from broker.entrypoints.api.schemas import (
     EnquiryListItem,
     EnquiryRead,
     GateRead,
+    LatePartner,
     PartnerRead,
     Problem,
     SummaryRead,
@@ -45,6 +46,7 @@ def _partner(enquiry: Enquiry, index: int) -> PartnerRead:
         RequestStatus.NOT_ASKED: "not_asked",
         RequestStatus.NO_REPLY: "no_reply",
         RequestStatus.PENDING: "pending",
+        RequestStatus.UNDELIVERABLE: "undeliverable",
     }.get(r.status, r.reply.outcome if r.reply else "pending")
     return PartnerRead(
         partner_id=r.partner_id,
@@ -57,6 +59,7 @@ def _partner(enquiry: Enquiry, index: int) -> PartnerRead:
             {"id": r.agreement_id, "version": r.agreement_version or ""} if r.agreement_id else None
         ),
         late=r.late,
+        chased_at=r.chased_at,
         replied_at=r.reply.replied_at if r.reply else None,
         brag=r.reply.brag.value if r.reply and r.reply.brag else None,
         findings=len(r.reply.findings) if r.reply else 0,
@@ -69,6 +72,18 @@ async def _read(broker: Broker, enquiry_id: str) -> EnquiryRead:
         raise HTTPException(404, "no such enquiry")
     summaries = await broker.views.summaries(enquiry_id)
     suggested = enquiry.suggested_brag()
+    now = broker.clock.now()
+    allowed = (enquiry.deadline_at - enquiry.opened_at).total_seconds()
+    late = [
+        LatePartner(
+            partner_id=request.partner_id,
+            chased_at=request.chased_at,  # type: ignore[arg-type]
+            waiting_s=round(waited.total_seconds(), 1),
+            share_of_time_used=round(waited.total_seconds() / allowed, 3),
+            deadline_in_s=round((enquiry.deadline_at - now).total_seconds(), 1),
+        )
+        for request, waited in enquiry.drifting(now)
+    ]
     return EnquiryRead(
         enquiry_id=enquiry.enquiry_id,
         state=enquiry.state.value,
@@ -82,6 +97,8 @@ async def _read(broker: Broker, enquiry_id: str) -> EnquiryRead:
         completion=enquiry.completion,
         refusal_reason=enquiry.refusal_reason,
         suggested_brag=suggested.value if suggested else None,
+        at_risk_of_drift=bool(late),
+        late_partners=late,
         gate_decisions=[
             GateRead(gate=g.gate, partner_id=g.partner_id, passed=g.passed, reason=g.reason)
             for g in enquiry.gate_outcomes
@@ -133,7 +150,17 @@ async def create_enquiry(
 ) -> EnquiryRead:
     """Open an enquiry: the consent and agreement gates run first; a refusal is recorded
     (state `refused`, with its reason) and nothing is sent to any partner."""
-    opened = await broker.open_enquiry(_command(body, broker, idempotency_key))
+    command = _command(body, broker, idempotency_key)
+    wait = broker.accepting()
+    if wait:
+        # RabbitMQ refused publishes (its queues are full): the enquiries already
+        # accepted wait safely in the outbox; take no new ones until it drains.
+        raise HTTPException(
+            503,
+            "the message broker is refusing new messages (queues full); try again later",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+    opened = await broker.open_enquiry(command)
     response.headers["Location"] = f"/enquiries/{opened.enquiry_id}"
     if opened.replayed:
         response.status_code = 200

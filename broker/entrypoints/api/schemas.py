@@ -75,9 +75,18 @@ class PartnerRead(BaseModel):
     categories: list[str]
     agreement: dict[str, str] | None
     late: bool
+    chased_at: dt.datetime | None
     replied_at: dt.datetime | None
     brag: str | None
     findings: int
+
+
+class LatePartner(BaseModel):
+    partner_id: str
+    chased_at: dt.datetime
+    waiting_s: float
+    share_of_time_used: float
+    deadline_in_s: float
 
 
 class SummaryRef(BaseModel):
@@ -101,6 +110,8 @@ class EnquiryRead(BaseModel):
     completion: str | None
     refusal_reason: str | None
     suggested_brag: str | None
+    at_risk_of_drift: bool
+    late_partners: list[LatePartner]
     gate_decisions: list[GateRead]
     partners: list[PartnerRead]
     summaries: list[SummaryRef]
