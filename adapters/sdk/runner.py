@@ -95,6 +95,7 @@ class AdapterRunner:
         self._answered = answered
         self._clock = clock
         self.searches_run = 0
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def handle(self, message: IncomingMessage) -> Verdict:
         try:
@@ -114,6 +115,21 @@ class AdapterRunner:
         if request.partner_id != self.partner_id:
             return self._refuse(message, "request addressed to another partner")
 
+        # Copies of one request can be handled concurrently (an at-least-once publish, a
+        # chase): one at a time per request id, so the search runs once.
+        lock, users = self._locks.get(request.request_id, (asyncio.Lock(), 0))
+        self._locks[request.request_id] = (lock, users + 1)
+        try:
+            async with lock:
+                return await self._answer(message, request)
+        finally:
+            lock, users = self._locks[request.request_id]
+            if users == 1:
+                del self._locks[request.request_id]
+            else:
+                self._locks[request.request_id] = (lock, users - 1)
+
+    async def _answer(self, message: IncomingMessage, request: PartnerRequest) -> Verdict:
         stored = self._answered.get(request.request_id)
         if stored is not None:
             body, reply_message_id = stored
@@ -138,6 +154,7 @@ class AdapterRunner:
                 remaining = (request.deadline - now).total_seconds()
                 answer = await asyncio.wait_for(self._search(request), timeout=remaining)
                 self.searches_run += 1
+                log.info("search_completed", request_id=request.request_id, outcome=answer.outcome)
             except TimeoutError:
                 return self._refuse(message, "search did not finish before the deadline",
                                     request_id=request.request_id)

@@ -139,13 +139,18 @@ class InProcessTransport:
             try:
                 verdict = await handler(incoming)
                 disposition = verdict.disposition
+            except asyncio.CancelledError:
+                # Closed mid-message: unacknowledged, so it is delivered again, as on RabbitMQ.
+                source.items.put_nowait(envelope)
+                raise
             except Exception:  # the consumer must survive a handler bug
                 log.exception("handler_failed")
                 disposition = Disposition.RETRY
             if disposition is Disposition.REJECT:
                 self._bus.dead_letter(envelope, "rejected", source.name)
             elif disposition is Disposition.RETRY:
-                if envelope.deliveries >= limit:
+                # As RabbitMQ: the first delivery plus `limit` redeliveries, then dead-letter.
+                if envelope.deliveries > limit:
                     self._bus.dead_letter(envelope, "delivery_limit", source.name)
                 else:
                     await asyncio.sleep(0.05 * envelope.deliveries)
