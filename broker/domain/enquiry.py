@@ -145,8 +145,7 @@ class Enquiry:
         if self.state is EnquiryState.DISPATCHED:
             request.reply = reply
             request.status = RequestStatus.REPLIED
-            if not self.pending:
-                self._close(EnquiryState.COMPLETE, "all_replied", at)
+            self._close_if_settled(at)
             return True
         if self.state is EnquiryState.PARTIAL:
             request.reply = reply
@@ -166,9 +165,17 @@ class Enquiry:
             return False
         request.status = RequestStatus.UNDELIVERABLE
         request.reason = reason
-        if not self.pending:
-            self._close(EnquiryState.PARTIAL, "undeliverable", at)
+        self._close_if_settled(at)
         return True
+
+    def _close_if_settled(self, at: dt.datetime) -> None:
+        """Nobody left to wait for: complete if every asked partner replied, else partial."""
+        if self.pending:
+            return
+        if any(r.status is RequestStatus.UNDELIVERABLE for r in self.requests):
+            self._close(EnquiryState.PARTIAL, "undeliverable", at)
+        else:
+            self._close(EnquiryState.COMPLETE, "all_replied", at)
 
     def note_expired(self, request_id: str, reason: str) -> bool:
         """A copy of a request expired unread in the partner's queue.
