@@ -56,6 +56,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         lifespan=lifespan,
     )
     app.include_router(router)
+    if broker is not None:
+        app.state.broker = broker  # served as given, with or without a lifespan run
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, error: DomainError) -> JSONResponse:
