@@ -20,9 +20,10 @@ run: install
 	$(BIN)/mash-broker dev init
 	$(BIN)/mash-broker migrate
 	@echo ""
-	@echo "Broker starting on http://127.0.0.1:8000 (OpenAPI at /docs). Open an enquiry with:"
-	@echo "  curl -s -X POST http://127.0.0.1:8000/enquiries -H 'content-type: application/json' -d @var/dev/example-enquiry.json"
-	@echo "then follow the Location header: GET /enquiries/{id} and GET /enquiries/{id}/summary"
+	@echo "Broker starting on http://127.0.0.1:8000 (OpenAPI at /docs). In another shell, open an enquiry:"
+	@echo "  TOKEN=\$$(.venv/bin/mash-broker token issue --role mash_manager --sub demo.manager | tail -1)"
+	@echo "  curl -si -X POST http://127.0.0.1:8000/enquiries -H \"Authorization: Bearer \$$TOKEN\" -H 'content-type: application/json' -d @var/dev/example-enquiry.json"
+	@echo "then follow the Location header (same token): GET /enquiries/{id} and GET /enquiries/{id}/summary"
 	@echo ""
 	$(BIN)/mash-broker serve --host 127.0.0.1 --port 8000
 

@@ -20,6 +20,7 @@ from adapters.sdk.transport.base import IncomingMessage, Transport
 from adapters.sdk.transport.inprocess import InProcessBus, InProcessTransport
 from adapters.sdk.transport.topology import Topology
 from broker.adapters.agreements_fs import DirectoryAgreements
+from broker.adapters.auth import TokenVerifier
 from broker.adapters.clock import SystemClock
 from broker.adapters.db.engine import is_sqlite, make_engine
 from broker.adapters.db.unit_of_work import SqlUnitOfWork
@@ -56,6 +57,7 @@ class Broker:
     clock: Clock
     new_id: Callable[[], str]
     views: Views
+    verifier: TokenVerifier
     bus: InProcessBus | None = None
     relay: OutboxRelay | None = None
     embedded_adapters: list[AdapterRunner] = field(default_factory=list)
@@ -243,6 +245,14 @@ def build_broker(
         clock=clock or SystemClock(),
         new_id=new_id,
         views=Views(engine),
+        verifier=TokenVerifier(
+            jwks_source=str(settings.auth.jwks),
+            issuer=str(settings.auth.issuer),
+            audience=settings.auth.audience,
+            algorithms=settings.auth.algorithms,
+            roles_claim=settings.auth.roles_claim,
+            leeway_s=settings.auth.leeway_s,
+        ),
         bus=bus,
         _writer_lock=asyncio.Lock() if is_sqlite(settings.database_url) else None,
         _singleton=ProcessLock.for_sqlite(settings.database_url),

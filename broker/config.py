@@ -41,6 +41,24 @@ class Signing(BaseModel):
     passphrase: SecretStr | None = None
 
 
+class Auth(BaseModel):
+    """The identity provider whose bearer tokens the API accepts (OIDC-compatible)."""
+
+    issuer: str | None = None  # default in development: the dev issuer
+    audience: str = "mash-broker"
+    jwks: str | None = None  # https URL or file; default in development: <dev_dir>/keys/issuer.jwks.json
+    algorithms: list[str] = ["Ed25519", "ES256", "RS256", "PS256"]
+    roles_claim: str = "roles"
+    leeway_s: int = Field(default=30, ge=0, le=300)
+
+    @model_validator(mode="after")
+    def _no_symmetric_or_none(self) -> Auth:
+        refused = sorted({a for a in self.algorithms if a.lower() == "none" or a.startswith("HS")})
+        if refused:
+            raise ValueError(f"auth algorithms {refused} are not allowed (no 'none', no shared secrets)")
+        return self
+
+
 class Amqp(BaseModel):
     delivery_limit: int = Field(default=5, ge=1, le=100)
     queue_max_length: int = Field(default=100_000, ge=1)
@@ -59,6 +77,7 @@ class Settings(BaseSettings):
     amqp: Amqp = Amqp()
     agreements_dir: Path | None = None  # default: <dev_dir>/agreements
     signing: Signing = Signing()
+    auth: Auth = Auth()
     timescales: Timescales = Timescales()
     default_purpose: str = "mash-safeguarding-enquiry"
     relay_poll_s: float = Field(default=0.5, gt=0)
@@ -87,6 +106,10 @@ class Settings(BaseSettings):
             self.agreements_dir = self.dev_dir / "agreements"
         if self.signing.key_file is None:
             self.signing.key_file = self.dev_dir / "keys" / "broker.pem"
+        if self.auth.issuer is None:
+            self.auth.issuer = "mash-dev-issuer"
+        if self.auth.jwks is None:
+            self.auth.jwks = str(self.dev_dir / "keys" / "issuer.jwks.json")
         return self
 
     @property
@@ -111,6 +134,8 @@ class Settings(BaseSettings):
             problems.append("use PostgreSQL in production (MASH_DATABASE_URL=postgresql+asyncpg://...)")
         if self.agreements_dir is None or self.signing.key_file is None:
             problems.append("set MASH_AGREEMENTS_DIR and MASH_SIGNING__KEY_FILE explicitly")
+        if self.auth.issuer in (None, "mash-dev-issuer") or self.auth.jwks is None:
+            problems.append("set MASH_AUTH__ISSUER and MASH_AUTH__JWKS to your identity provider")
         if self.signing.passphrase is None:
             problems.append("MASH_SIGNING__PASSPHRASE is required: the signing key must be encrypted")
         if problems:

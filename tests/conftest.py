@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from broker.adapters.auth import DevIssuer
 from broker.adapters.db.migrate import upgrade
 from broker.adapters.dev_workspace import DevWorkspace, init_workspace
 from tests.services import fresh_database, fresh_vhost
@@ -36,3 +37,9 @@ def _pg_url() -> Iterator[str]:
 def _amqp_url() -> Iterator[str]:
     with fresh_vhost() as url:
         yield url
+
+
+def bearer(workspace: DevWorkspace, *roles: str, sub: str = "test.manager") -> dict[str, str]:
+    """An Authorization header with a development token for `roles`."""
+    token = DevIssuer.from_workspace(workspace.root).issue(subject=sub, roles=roles or ("mash_manager",))
+    return {"Authorization": f"Bearer {token}"}

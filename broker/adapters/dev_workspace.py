@@ -33,6 +33,14 @@ class DevWorkspace:
     def broker_jwks(self) -> Path:
         return self.root / "keys" / "broker.jwks.json"
 
+    @property
+    def issuer_key(self) -> Path:
+        return self.root / "keys" / "issuer.pem"
+
+    @property
+    def issuer_jwks(self) -> Path:
+        return self.root / "keys" / "issuer.jwks.json"
+
     def partner_key(self, partner_id: str) -> Path:
         return self.root / "keys" / f"{partner_id}.pem"
 
@@ -56,6 +64,12 @@ def init_workspace(
     else:
         broker = SigningKey.from_pem_file(workspace.broker_key, broker_passphrase)
     workspace.broker_jwks.write_text(json.dumps({"keys": [broker.public_jwk()]}, indent=2) + "\n")
+
+    # The development identity provider's key: `mash-broker token issue` signs with it.
+    if force or not workspace.issuer_key.exists():
+        SigningKey.generate().write_pem_file(workspace.issuer_key, None)
+    issuer = SigningKey.from_pem_file(workspace.issuer_key, None)
+    workspace.issuer_jwks.write_text(json.dumps({"keys": [issuer.public_jwk()]}, indent=2) + "\n")
 
     public: dict[str, dict[str, str]] = {}
     for partner in partners:

@@ -139,6 +139,34 @@ def verify(
     raise typer.Exit(0 if report["verified"] else 1)
 
 
+token_app = typer.Typer(no_args_is_help=True, help="Development bearer tokens.")
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("issue")
+def token_issue(
+    role: Annotated[list[str], typer.Option(help="screening_officer | mash_manager | auditor | admin | service:NAME")],
+    sub: Annotated[str, typer.Option(help="the user or system the token is for")],
+    ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 3600,
+) -> None:
+    """Print a token from the development issuer (MASH_ENV=development only) on the last line."""
+    from broker.adapters.auth import DevIssuer
+    from broker.domain.access import valid_role
+
+    settings = _settings()
+    if settings.env != "development":
+        typer.echo("the development issuer is refused outside MASH_ENV=development", err=True)
+        raise typer.Exit(2)
+    unknown = [r for r in role if not valid_role(r)]
+    if unknown:
+        typer.echo(f"unknown role(s): {', '.join(unknown)}", err=True)
+        raise typer.Exit(2)
+    if not (settings.dev_dir / "keys" / "issuer.pem").exists():
+        typer.echo("no development issuer key: run `mash-broker dev init` first", err=True)
+        raise typer.Exit(1)
+    typer.echo(DevIssuer.from_workspace(settings.dev_dir).issue(subject=sub, roles=role, ttl_s=ttl))
+
+
 @dev_app.command("init")
 def dev_init(
     force: Annotated[bool, typer.Option(help="regenerate keys")] = False,

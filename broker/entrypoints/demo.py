@@ -14,6 +14,7 @@ from typing import Any
 import typer
 
 from broker.adapters.db.migrate import upgrade
+from broker.domain.access import MASH_MANAGER, Principal
 from broker.adapters.dev_workspace import init_workspace
 from broker.bootstrap import build_broker
 from broker.config import Settings
@@ -26,7 +27,6 @@ def scenario_enquiry(
     scenario: str = "all_sources_high_risk",
     *,
     brag: str = "amber",
-    opened_by: str = "MASH manager (demo)",
     household: bool = True,
 ) -> dict[str, Any]:
     """A POST /enquiries body about a scenario child of the synthetic cohort, and household."""
@@ -56,7 +56,6 @@ def scenario_enquiry(
         subjects.append({k: v for k, v in subject.items() if v is not None})
     return {
         "brag": brag,
-        "opened_by": opened_by,
         "subjects": subjects,
         "consent": {
             "status": "not_sought",
@@ -97,7 +96,8 @@ async def run_demo(settings: Settings, *, out: Path, timeout: float) -> bool:
         if settings.uses_amqp:
             adapters = _spawn_adapters(settings)
         body = EnquiryCreate.model_validate(scenario_enquiry())
-        opened = await broker.open_enquiry(_command(body, broker, None))
+        demo_manager = Principal(subject="demo.manager", roles=frozenset({MASH_MANAGER}))
+        opened = await broker.open_enquiry(_command(body, broker, None, demo_manager))
         typer.echo(f"enquiry {opened.enquiry_id}: {opened.state.value}")
         deadline = asyncio.get_running_loop().time() + timeout
         history = []

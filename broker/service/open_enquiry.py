@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from broker.domain.access import Principal, authorize_open
 from broker.domain.brag import Brag, deadline_for
 from broker.domain.consent import ConsentDecision
 from broker.domain.enquiry import Enquiry, EnquiryState
@@ -29,7 +30,7 @@ class OpenEnquiry:
     brag: Brag
     subjects: tuple[Subject, ...]
     consent: ConsentDecision | None
-    opened_by: str
+    actor: Principal
     categories: frozenset[str] | None = None
     idempotency_key: str | None = None
 
@@ -55,6 +56,7 @@ async def open_enquiry(
     on_commit: Callable[[], None] = lambda: None,
 ) -> Opened:
     """Open an enquiry; a refused gate is recorded too, and nothing is sent for it."""
+    authorize_open(command.actor, command.consent)
     now = clock.now()
     check_household(command.subjects, today=now.astimezone(UK).date())
     enquiry = Enquiry(
@@ -63,7 +65,7 @@ async def open_enquiry(
         brag=command.brag,
         subjects=command.subjects,
         consent=command.consent,
-        opened_by=command.opened_by,
+        opened_by=command.actor.subject,
         opened_at=now,
         deadline_at=deadline_for(command.brag, now, timescales),
     )

@@ -14,6 +14,7 @@ import pytest
 
 from broker.adapters.dev_workspace import DevWorkspace
 from broker.entrypoints.demo import scenario_enquiry
+from tests.conftest import bearer
 from tests.e2e.processes import env_with, free_port, run, started, wait_closed, wait_ready
 
 pytestmark = pytest.mark.e2e
@@ -79,7 +80,7 @@ def assert_no_personal_data_in_logs(tmp_path: Path, scenario: str) -> None:
 
 
 def _enquire_and_verify(base: str, workspace: DevWorkspace, tmp_path: Path, scenario: str) -> dict:
-    with httpx.Client(base_url=base, timeout=10) as client:
+    with httpx.Client(base_url=base, timeout=10, headers=bearer(workspace, "mash_manager")) as client:
         created = client.post("/enquiries", json=scenario_enquiry(scenario))
         assert created.status_code == 201, created.text
         location = created.headers["location"]

@@ -11,12 +11,15 @@ from sqlalchemy import func, select
 
 from broker.adapters.db import tables as t
 from broker.bootstrap import Broker
+from broker.domain.access import MASH_MANAGER, Principal
 from broker.entrypoints.api.routes import _command
 from broker.entrypoints.api.schemas import EnquiryCreate
 from broker.entrypoints.demo import scenario_enquiry
 from broker.service.open_enquiry import Opened
 
 T = TypeVar("T")
+
+MANAGER = Principal(subject="test.manager", roles=frozenset({MASH_MANAGER}))
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 20.0, every: float = 0.1) -> T:
@@ -31,10 +34,12 @@ async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 20.0
     return value
 
 
-async def open_scenario(broker: Broker, scenario: str = "no_trace", **changes: Any) -> Opened:
+async def open_scenario(
+    broker: Broker, scenario: str = "no_trace", *, actor: Principal = MANAGER, **changes: Any
+) -> Opened:
     body = scenario_enquiry(scenario, brag=changes.pop("brag", "amber"))
     body.update(changes)
-    return await broker.open_enquiry(_command(EnquiryCreate.model_validate(body), broker, None))
+    return await broker.open_enquiry(_command(EnquiryCreate.model_validate(body), broker, None, actor))
 
 
 async def count(broker: Broker, table: t.Table, *where: Any) -> int:

@@ -17,6 +17,7 @@ from broker.bootstrap import Broker, build_broker
 from broker.config import Settings
 from broker.entrypoints.api.app import create_app
 from broker.entrypoints.demo import scenario_enquiry
+from tests.conftest import bearer
 from tests.integration.helpers import count, eventually, open_scenario
 from tests.integration.partner import PartnerDriver
 
@@ -53,7 +54,7 @@ async def test_silent_partner_is_chased_with_the_same_request_and_shown_drifting
         again = await partner.take_request("police", timeout=10)
         assert again.request_id == first["police"].request_id and again == first["police"]
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(broker=broker)),
-                                     base_url="http://broker") as client:
+                                     base_url="http://broker", headers=bearer(workspace)) as client:
             view = (await client.get(f"/enquiries/{opened.enquiry_id}")).json()
         assert view["state"] == "dispatched" and view["at_risk_of_drift"] is True
         [late] = view["late_partners"]
@@ -81,7 +82,8 @@ async def test_full_queues_make_the_api_answer_503_and_accepted_work_waits_in_th
     ))
     try:
         transport = httpx.ASGITransport(app=create_app(broker=broker))
-        async with httpx.AsyncClient(transport=transport, base_url="http://broker") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://broker",
+                                     headers=bearer(workspace)) as client:
             accepted: list[str] = []
             refused = None
             for _ in range(10):

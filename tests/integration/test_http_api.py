@@ -14,12 +14,13 @@ from broker.adapters.dev_workspace import DevWorkspace
 from broker.config import Settings
 from broker.entrypoints.api.app import create_app
 from broker.entrypoints.demo import scenario_enquiry
+from tests.conftest import bearer
 
 
 @pytest.fixture(name="client")
 def _client(workspace: DevWorkspace, sqlite_url: str) -> Iterator[TestClient]:
     settings = Settings(dev_dir=workspace.root, database_url=sqlite_url, relay_poll_s=0.05)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=bearer(workspace, "mash_manager")) as client:
         yield client
 
 

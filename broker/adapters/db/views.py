@@ -27,7 +27,8 @@ class Views:
             return await SummaryRepository(c).history(enquiry_id)
 
     async def enquiries(
-        self, *, state: str | None, limit: int, before: dt.datetime | None
+        self, *, state: str | None, limit: int, before: dt.datetime | None,
+        opened_by: str | None = None,
     ) -> list[dict[str, Any]]:
         """Newest first; `before` pages through by opened_at (stable under inserts)."""
         e = t.enquiries
@@ -46,6 +47,8 @@ class Views:
             query = query.where(e.c.state == state)
         if before:
             query = query.where(e.c.opened_at < before)
+        if opened_by is not None:
+            query = query.where(e.c.opened_by == opened_by)
         async with self._engine.connect() as c:
             rows = (await c.execute(query)).mappings().all()
         return [

@@ -13,8 +13,10 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from broker.adapters.auth import Unauthenticated
 from broker.bootstrap import Broker, build_broker
 from broker.config import Settings
+from broker.domain.access import Forbidden, NotVisible
 from broker.domain.errors import DomainError
 from broker.entrypoints.api.routes import router
 
@@ -27,6 +29,11 @@ UNAVAILABLE = (
     ConnectionError,
     OSError,
 )
+
+
+def _route(request: Request) -> str | None:
+    route = request.scope.get("route")
+    return getattr(route, "path", None)
 
 
 def create_app(settings: Settings | None = None, *, broker: Broker | None = None) -> FastAPI:
@@ -62,6 +69,23 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, error: DomainError) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=422)
+
+    @app.exception_handler(Unauthenticated)
+    async def unauthenticated(_: Request, error: Unauthenticated) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(error)}, status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="mash-broker"'},
+        )
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, error: Forbidden) -> JSONResponse:
+        log.warning("access_denied", route=_route(request), status=403)
+        return JSONResponse({"detail": "forbidden"}, status_code=403)
+
+    @app.exception_handler(NotVisible)
+    async def not_visible(request: Request, _: NotVisible) -> JSONResponse:
+        log.warning("access_denied", route=_route(request), status=404)
+        return JSONResponse({"detail": "no such enquiry"}, status_code=404)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -103,7 +127,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         log.info(
             "http_request",
             method=request.method,
-            route=request.scope.get("route").path if request.scope.get("route") else None,
+            route=_route(request),
             status=response.status_code,
             ms=round((time.perf_counter() - started) * 1000, 1),
         )

@@ -14,7 +14,8 @@ from broker.domain.brag import Brag
 from broker.domain.consent import ConsentDecision, ConsentStatus
 from broker.domain.enquiry import Enquiry, RequestStatus
 from broker.domain.subject import Subject
-from broker.entrypoints.api.deps import BrokerDep
+from broker.domain.access import Principal
+from broker.entrypoints.api.deps import BrokerDep, PrincipalDep
 from broker.entrypoints.api.schemas import (
     EnquiryCreate,
     EnquiryList,
@@ -28,12 +29,16 @@ from broker.entrypoints.api.schemas import (
     SummaryRef,
 )
 from broker.service.open_enquiry import OpenEnquiry
+from broker.service.queries import list_enquiries as list_enquiries_for
+from broker.service.queries import read_enquiry, read_summaries
 from broker.service.summaries import SUMMARY_JWS_TYP
 
 router = APIRouter()
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "Malformed request"},
+    401: {"model": Problem, "description": "No valid bearer token"},
+    403: {"model": Problem, "description": "The caller's roles do not allow this"},
     404: {"model": Problem, "description": "No such enquiry"},
     422: {"model": Problem, "description": "Invalid input, with the reason"},
     503: {"model": Problem, "description": "A dependency is unavailable; retry after Retry-After"},
@@ -66,10 +71,8 @@ def _partner(enquiry: Enquiry, index: int) -> PartnerRead:
     )
 
 
-async def _read(broker: Broker, enquiry_id: str) -> EnquiryRead:
-    enquiry = await broker.views.enquiry(enquiry_id)
-    if enquiry is None:
-        raise HTTPException(404, "no such enquiry")
+async def _read(broker: Broker, principal: Principal, enquiry_id: str) -> EnquiryRead:
+    enquiry = await read_enquiry(broker.views, principal, enquiry_id)
     summaries = await broker.views.summaries(enquiry_id)
     suggested = enquiry.suggested_brag()
     now = broker.clock.now()
@@ -118,7 +121,9 @@ async def _read(broker: Broker, enquiry_id: str) -> EnquiryRead:
     )
 
 
-def _command(body: EnquiryCreate, broker: Broker, idempotency_key: str | None) -> OpenEnquiry:
+def _command(
+    body: EnquiryCreate, broker: Broker, idempotency_key: str | None, actor: Principal
+) -> OpenEnquiry:
     subjects = tuple(Subject.create(**s.model_dump()) for s in body.subjects)
     consent = None
     if body.consent is not None:
@@ -129,7 +134,7 @@ def _command(body: EnquiryCreate, broker: Broker, idempotency_key: str | None) -
         brag=Brag(body.brag),
         subjects=subjects,
         consent=consent,
-        opened_by=body.opened_by,
+        actor=actor,
         categories=frozenset(body.categories) if body.categories is not None else None,
         idempotency_key=idempotency_key,
     )
@@ -145,12 +150,13 @@ def _command(body: EnquiryCreate, broker: Broker, idempotency_key: str | None) -
 async def create_enquiry(
     body: EnquiryCreate,
     broker: BrokerDep,
+    principal: PrincipalDep,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> EnquiryRead:
     """Open an enquiry: the consent and agreement gates run first; a refusal is recorded
     (state `refused`, with its reason) and nothing is sent to any partner."""
-    command = _command(body, broker, idempotency_key)
+    command = _command(body, broker, idempotency_key, principal)
     wait = broker.accepting()
     if wait:
         # RabbitMQ refused publishes (its queues are full): the enquiries already
@@ -164,12 +170,13 @@ async def create_enquiry(
     response.headers["Location"] = f"/enquiries/{opened.enquiry_id}"
     if opened.replayed:
         response.status_code = 200
-    return await _read(broker, opened.enquiry_id)
+    return await _read(broker, principal, opened.enquiry_id)
 
 
 @router.get("/enquiries", response_model=EnquiryList, responses=ERRORS, summary="List enquiries")
 async def list_enquiries(
     broker: BrokerDep,
+    principal: PrincipalDep,
     state: Annotated[
         str | None, Query(pattern="^(opened|refused|dispatched|complete|partial)$")
     ] = None,
@@ -177,7 +184,7 @@ async def list_enquiries(
     before: Annotated[dt.datetime | None, Query(description="page: opened before this time")] = None,
 ) -> EnquiryList:
     """Enquiries, newest first, with how many partners are still awaited."""
-    rows = await broker.views.enquiries(state=state, limit=limit, before=before)
+    rows = await list_enquiries_for(broker.views, principal, state=state, limit=limit, before=before)
     items = [EnquiryListItem(**row) for row in rows]
     return EnquiryList(items=items, next_before=items[-1].opened_at if len(items) == limit else None)
 
@@ -185,9 +192,9 @@ async def list_enquiries(
 @router.get(
     "/enquiries/{enquiry_id}", response_model=EnquiryRead, responses=ERRORS, summary="One enquiry"
 )
-async def get_enquiry(enquiry_id: str, broker: BrokerDep) -> EnquiryRead:
+async def get_enquiry(enquiry_id: str, broker: BrokerDep, principal: PrincipalDep) -> EnquiryRead:
     """State, gate decisions and each partner's outcome."""
-    return await _read(broker, enquiry_id)
+    return await _read(broker, principal, enquiry_id)
 
 
 @router.get(
@@ -203,14 +210,13 @@ async def get_summary(
     enquiry_id: str,
     request: Request,
     broker: BrokerDep,
+    principal: PrincipalDep,
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> Any:
     """The latest (or a given) version: `Accept: application/jose` gives the compact JWS,
     otherwise a JSON view with the decoded payload and whether it verifies."""
-    history = await broker.views.summaries(enquiry_id)
+    history = await read_summaries(broker.views, principal, enquiry_id)
     if not history:
-        if await broker.views.enquiry(enquiry_id) is None:
-            raise HTTPException(404, "no such enquiry")
         raise HTTPException(404, "no summary yet: the enquiry is not closed")
     chosen = history[-1] if version is None else next((s for s in history if s.version == version), None)
     if chosen is None:

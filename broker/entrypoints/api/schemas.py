@@ -49,7 +49,6 @@ class ConsentIn(_In):
 class EnquiryCreate(_In):
     purpose: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")] | None = None
     brag: Literal["blue", "green", "amber", "red"]
-    opened_by: Short
     subjects: Annotated[list[SubjectIn], Field(min_length=1, max_length=20)]
     consent: ConsentIn | None = Field(
         default=None, description="the recorded consent decision; without one the enquiry is refused"

@@ -1,0 +1,125 @@
+"""Bearer tokens: verified against the identity provider's JWKS (OIDC-compatible).
+
+Checks the signature with an algorithm allowlist (never the token's own say),
+issuer, audience, expiry and not-before, and maps the roles claim to a Principal.
+The development issuer signs tokens with a key from the dev workspace; it does
+not exist in production mode.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from adapters.sdk.signing import SigningKey, key_set
+from broker.domain.access import Principal, valid_role
+
+DEV_ISSUER = "mash-dev-issuer"
+DEV_AUDIENCE = "mash-broker"
+
+
+class Unauthenticated(Exception):
+    """No token, or one that does not verify; the message says why (no secrets)."""
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        *,
+        jwks_source: str,
+        issuer: str,
+        audience: str,
+        algorithms: Sequence[str],
+        roles_claim: str = "roles",
+        leeway_s: int = 30,
+        cache_s: float = 300.0,
+    ) -> None:
+        self._source = jwks_source
+        self._issuer = issuer
+        self._audience = audience
+        self._algorithms = list(algorithms)
+        self._roles_claim = roles_claim
+        self._leeway = leeway_s
+        self._cache_s = cache_s
+        self._keys: KeySet | None = None
+        self._loaded_at = 0.0
+
+    def _key_set(self, *, refresh: bool = False) -> KeySet:
+        if self._keys is None or refresh or time.monotonic() - self._loaded_at > self._cache_s:
+            if self._source.startswith(("https://", "http://")):
+                response = httpx.get(self._source, timeout=10)
+                response.raise_for_status()
+                document: dict[str, Any] = response.json()
+            else:
+                document = json.loads(Path(self._source).read_text(encoding="utf-8"))
+            self._keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
+            self._loaded_at = time.monotonic()
+        return self._keys
+
+    def verify(self, authorization: str | None) -> Principal:
+        if not authorization:
+            raise Unauthenticated("a bearer token is required")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("use the Bearer scheme")
+        try:
+            try:
+                decoded = jwt.decode(token.strip(), self._key_set(), algorithms=self._algorithms)
+            except JoseError:
+                # The provider may have rotated its keys: fetch once more before refusing.
+                decoded = jwt.decode(token.strip(), self._key_set(refresh=True), algorithms=self._algorithms)
+            jwt.JWTClaimsRegistry(
+                leeway=self._leeway,
+                iss={"essential": True, "value": self._issuer},
+                aud={"essential": True, "value": self._audience},
+                exp={"essential": True},
+                sub={"essential": True},
+            ).validate(decoded.claims)
+        except (JoseError, ValueError) as error:
+            raise Unauthenticated(f"token refused: {type(error).__name__}") from None
+        roles = decoded.claims.get(self._roles_claim, [])
+        if isinstance(roles, str):
+            roles = roles.split()
+        if not isinstance(roles, list):
+            raise Unauthenticated("token refused: roles claim is not a list")
+        return Principal(
+            subject=str(decoded.claims["sub"]),
+            roles=frozenset(r for r in roles if isinstance(r, str) and valid_role(r)),
+        )
+
+
+class DevIssuer:
+    """Signs development tokens (Ed25519) with the dev workspace's issuer key."""
+
+    def __init__(self, key: SigningKey, *, issuer: str = DEV_ISSUER, audience: str = DEV_AUDIENCE) -> None:
+        self._key = key
+        self.issuer = issuer
+        self.audience = audience
+
+    @classmethod
+    def from_workspace(cls, dev_dir: Path) -> DevIssuer:
+        return cls(SigningKey.from_pem_file(dev_dir / "keys" / "issuer.pem", None))
+
+    def issue(self, *, subject: str, roles: Sequence[str], ttl_s: int = 3600, now: float | None = None) -> str:
+        issued = int(now if now is not None else time.time())
+        claims = {
+            "iss": self.issuer, "aud": self.audience, "sub": subject, "roles": list(roles),
+            "iat": issued, "nbf": issued, "exp": issued + ttl_s,
+        }
+        header = {"alg": "Ed25519", "kid": self._key.kid, "typ": "JWT"}
+        return jwt.encode(header, claims, self._key.key, algorithms=["Ed25519"])
+
+
+def jwks_of(key: SigningKey) -> dict[str, list[dict[str, str]]]:
+    return {"keys": [key.public_jwk()]}
+
+
+__all__ = ["DevIssuer", "TokenVerifier", "Unauthenticated", "jwks_of", "key_set"]
