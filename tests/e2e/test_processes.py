@@ -143,3 +143,26 @@ def test_demo_command_writes_a_verifying_summary(tmp_path: Path) -> None:
     again = run(["mash-broker", "verify", str(tmp_path / "out" / "summary.jws"),
                  "--jwks", str(tmp_path / "out" / "jwks.json")], env)
     assert again.returncode == 0
+
+
+def test_development_server_requires_a_token_and_accepts_one_from_token_issue(
+    workspace: DevWorkspace, tmp_path: Path
+) -> None:
+    """`MASH_ENV=development mash-broker serve` answers /healthz, refuses GET /enquiries without
+    a token (401), and accepts the token `mash-broker token issue` prints on its last line."""
+    port = free_port()
+    env = env_with(
+        MASH_ENV="development", MASH_DEV_DIR=str(workspace.root),
+        MASH_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'auth.sqlite3'}",
+    )
+    assert run(["mash-broker", "migrate"], env).returncode == 0
+    issued = run(["mash-broker", "token", "issue", "--role", "screening_officer", "--sub", "sam"], env)
+    token = issued.stdout.strip().splitlines()[-1]
+    with started(["mash-broker", "serve", "--host", "127.0.0.1", "--port", str(port)], env,
+                 tmp_path / "broker.log") as broker:
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(base, broker)
+        assert httpx.get(f"{base}/healthz").status_code == 200
+        assert httpx.get(f"{base}/enquiries").status_code == 401
+        ok = httpx.get(f"{base}/enquiries", headers={"Authorization": f"Bearer {token}"})
+        assert ok.status_code == 200 and ok.json()["items"] == []
