@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     backpressure_s: float = Field(default=5.0, gt=0, description="how long to refuse new enquiries after RabbitMQ refused a publish")
     embedded_adapters: list[str] = ["police", "health", "education"]
     dev_dir: Path = Path("var/dev")
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_json_depth: int = Field(default=16, ge=4, le=256)
+    open_rate_per_minute: float = Field(default=60.0, gt=0, description="enquiries one principal may open per minute")
+    open_rate_burst: int = Field(default=20, ge=1)
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -18,6 +18,7 @@ from broker.bootstrap import Broker, build_broker
 from broker.config import Settings
 from broker.domain.access import Forbidden, NotVisible
 from broker.domain.errors import DomainError
+from broker.entrypoints.api.limits import BodyLimits, RateLimiter
 from broker.entrypoints.api.routes import router
 
 log = structlog.get_logger("mash.http")
@@ -63,6 +64,9 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         lifespan=lifespan,
     )
     app.include_router(router)
+    limits = settings or (broker.settings if broker is not None else Settings())
+    app.add_middleware(BodyLimits, max_bytes=limits.max_body_bytes, max_depth=limits.max_json_depth)
+    app.state.open_rate = RateLimiter(per_minute=limits.open_rate_per_minute, burst=limits.open_rate_burst)
     if broker is not None:
         app.state.broker = broker  # served as given, with or without a lifespan run
 

@@ -37,6 +37,8 @@ router = APIRouter()
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "Malformed request"},
+    413: {"model": Problem, "description": "Request body too large"},
+    429: {"model": Problem, "description": "Rate limit; retry after Retry-After"},
     401: {"model": Problem, "description": "No valid bearer token"},
     403: {"model": Problem, "description": "The caller's roles do not allow this"},
     404: {"model": Problem, "description": "No such enquiry"},
@@ -149,6 +151,7 @@ def _command(
 )
 async def create_enquiry(
     body: EnquiryCreate,
+    request: Request,
     broker: BrokerDep,
     principal: PrincipalDep,
     response: Response,
@@ -157,6 +160,12 @@ async def create_enquiry(
     """Open an enquiry: the consent and agreement gates run first; a refusal is recorded
     (state `refused`, with its reason) and nothing is sent to any partner."""
     command = _command(body, broker, idempotency_key, principal)
+    too_soon = request.app.state.open_rate.take(principal.subject)
+    if too_soon:
+        raise HTTPException(
+            429, "too many enquiries opened; try again later",
+            headers={"Retry-After": str(int(too_soon))},
+        )
     wait = broker.accepting()
     if wait:
         # RabbitMQ refused publishes (its queues are full): the enquiries already
