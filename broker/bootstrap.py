@@ -30,6 +30,7 @@ from broker.adapters.messaging.reply_consumer import reply_handler
 from broker.adapters.signing import BrokerSigner
 from broker.config import Settings
 from broker.adapters.process_lock import ProcessLock
+from broker.adapters.rabbitmq_access import partner_of_user
 from broker.service.chase import chase_drifting
 from broker.service.dead_letters import record_dead_letter
 from broker.service.deadlines import close_overdue
@@ -99,6 +100,8 @@ class Broker:
             signer=self.signer,
             clock=self.clock,
             new_id=self.new_id,
+            sender=partner_of_user(self.settings.amqp.user_prefix, message.user_id or ""),
+            require_sender=self.settings.amqp.require_user_id,
         )
 
     async def record_dead_letter(self, message: IncomingMessage) -> str:

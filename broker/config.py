@@ -64,6 +64,8 @@ class Amqp(BaseModel):
     queue_max_length: int = Field(default=100_000, ge=1)
     prefetch: int = Field(default=64, ge=1, le=1000)
     publish_timeout_s: float = Field(default=10.0, gt=0)
+    user_prefix: str = Field(default="mash", pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    require_user_id: bool = False  # replies must carry the partner's validated AMQP user_id
 
 
 class Settings(BaseSettings):
@@ -142,5 +144,7 @@ class Settings(BaseSettings):
             problems.append("set MASH_AUTH__ISSUER and MASH_AUTH__JWKS to your identity provider")
         if self.signing.passphrase is None:
             problems.append("MASH_SIGNING__PASSPHRASE is required: the signing key must be encrypted")
+        if not self.amqp.require_user_id:
+            problems.append("MASH_AMQP__REQUIRE_USER_ID must be true: per-partner RabbitMQ users")
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from joserfc.jwk import KeySet
@@ -49,4 +50,5 @@ def build_runner(
         agreements=load_directory(settings.agreements_dir or dev / "agreements"),
         transport=transport,
         answered=answered or AnsweredRequests(state_dir / f"{partner_id}.answered.sqlite3"),
+        amqp_user=urlsplit(settings.amqp_url.get_secret_value()).username if settings.amqp_url else None,
     )

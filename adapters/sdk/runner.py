@@ -85,6 +85,7 @@ class AdapterRunner:
         transport: Transport,
         answered: AnsweredRequests,
         clock: Callable[[], dt.datetime] = _utcnow,
+        amqp_user: str | None = None,
     ) -> None:
         self.partner_id = partner_id
         self._search = search
@@ -94,6 +95,7 @@ class AdapterRunner:
         self._transport = transport
         self._answered = answered
         self._clock = clock
+        self._amqp_user = amqp_user  # stamped as user_id; RabbitMQ checks it is ours
         self.searches_run = 0
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
@@ -186,6 +188,7 @@ class AdapterRunner:
                     correlation_id=request.request_id,
                     message_type=REPLY_TYPE,
                     headers={"enquiry_id": request.enquiry_id, "partner_id": self.partner_id},
+                    user_id=self._amqp_user,
                 )
             )
         except PublishRefused as error:

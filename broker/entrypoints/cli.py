@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from adapters.sdk.transport.topology import Topology
 from broker.config import Settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -184,25 +185,57 @@ def dev_init(
     typer.echo(f"development workspace ready in {workspace.root}; example enquiry: {example}")
 
 
+def _topology(settings: Settings) -> Topology:
+    from broker.adapters.agreements_fs import DirectoryAgreements
+
+    return Topology(
+        partners=DirectoryAgreements.load(settings.agreements_path).partner_ids(),
+        delivery_limit=settings.amqp.delivery_limit,
+        queue_max_length=settings.amqp.queue_max_length,
+    )
+
+
 @rabbitmq_app.command("definitions")
 def rabbitmq_definitions(
     out: Annotated[Path, typer.Option(help="file to write")] = Path("deploy/rabbitmq/definitions.json"),
     vhost: Annotated[str, typer.Option()] = "/mash",
 ) -> None:
-    """Export the topology (exchanges, quorum queues, bindings) as RabbitMQ definitions."""
-    from broker.adapters.agreements_fs import DirectoryAgreements
-    from adapters.sdk.transport.topology import Topology
+    """Export the topology and least-privilege users (no passwords) as RabbitMQ definitions."""
+    from broker.adapters.rabbitmq_access import access_definitions
 
     settings = _settings()
-    partners = DirectoryAgreements.load(settings.agreements_path).partner_ids()
-    topology = Topology(
-        partners=partners,
-        delivery_limit=settings.amqp.delivery_limit,
-        queue_max_length=settings.amqp.queue_max_length,
-    )
+    definitions = access_definitions(_topology(settings), vhost=vhost, prefix=settings.amqp.user_prefix)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(topology.definitions(vhost), indent=2) + "\n")
+    out.write_text(json.dumps(definitions, indent=2) + "\n")
     typer.echo(f"wrote {out}")
+
+
+@rabbitmq_app.command("apply")
+def rabbitmq_apply(
+    vhost: Annotated[str, typer.Option()] = "/mash",
+    passwords: Annotated[Path | None, typer.Option(
+        help="JSON {user: password}; default: <dev_dir>/rabbitmq-credentials.json, created if missing")] = None,
+) -> None:
+    """Create the vhost, exchanges, quorum queues, bindings, users and permissions in the
+    running RabbitMQ (rabbitmqctl import_definitions)."""
+    from broker.adapters.rabbitmq_access import access_definitions, apply_definitions, generate_passwords
+
+    settings = _settings()
+    topology = _topology(settings)
+    path = passwords or settings.dev_dir / "rabbitmq-credentials.json"
+    if path.exists():
+        credentials = json.loads(path.read_text(encoding="utf-8"))
+    elif passwords is None:
+        credentials = generate_passwords(topology, settings.amqp.user_prefix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(credentials, indent=2) + "\n", encoding="utf-8")
+    else:
+        typer.echo(f"no such file {path}", err=True)
+        raise typer.Exit(1)
+    apply_definitions(access_definitions(topology, vhost=vhost, prefix=settings.amqp.user_prefix,
+                                         passwords=credentials))
+    typer.echo(f"applied to vhost {vhost}: users {', '.join(sorted(credentials))}; passwords in {path}")
 
 
 def main() -> None:  # pragma: no cover - console script

@@ -103,7 +103,8 @@ async def record_reply(
     signer: Signer,
     clock: Clock,
     new_id: Callable[[], str],
-    claimed_user: str | None = None,
+    sender: str | None = None,
+    require_sender: bool = False,
 ) -> ReplyResult:
     """Verify and record one reply; a bad one is recorded as rejected with its reason.
 
@@ -115,7 +116,7 @@ async def record_reply(
     try:
         return await _record(
             body, uow_factory=uow_factory, agreements=agreements, signer=signer,
-            clock=clock, new_id=new_id, claimed_user=claimed_user,
+            clock=clock, new_id=new_id, sender=sender, require_sender=require_sender,
         )
     except _Rejected as rejected:
         async with uow_factory() as uow:
@@ -136,7 +137,7 @@ async def record_reply(
 
 async def _record(
     body: bytes, *, uow_factory: UnitOfWorkFactory, agreements: AgreementRegistry, signer: Signer,
-    clock: Clock, new_id: Callable[[], str], claimed_user: str | None,
+    clock: Clock, new_id: Callable[[], str], sender: str | None, require_sender: bool,
 ) -> ReplyResult:
     try:
         envelope = Envelope.model_validate_json(body)
@@ -158,8 +159,12 @@ async def _record(
             raise _Rejected("reply to a request the broker never sent (unknown request_id)")
         enquiry_id, partner_id = owner
         ids = {"enquiry_id": enquiry_id, "partner_id": partner_id, "request_id": request_id}
-        if claimed_user is not None and claimed_user != partner_id:
-            raise _Rejected("the connection's user is not the partner this request went to", **ids)
+        # `sender` is the partner named by the AMQP user_id, which RabbitMQ validated
+        # against the connection's user: a second proof of origin besides the signature.
+        if require_sender and sender is None:
+            raise _Rejected("reply carries no validated user_id of a partner", **ids)
+        if sender is not None and sender != partner_id:
+            raise _Rejected("the sending RabbitMQ user is not the partner this request went to", **ids)
         enquiry = await uow.enquiries.get(enquiry_id, for_update=True)
         assert enquiry is not None
         request = enquiry.request(request_id)

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine
 
 from adapters.sdk.transport.topology import Topology
 from broker.adapters.agreements_fs import DirectoryAgreements
+from broker.adapters.rabbitmq_access import access_definitions
 from broker.adapters.db.engine import sync_url
 from broker.adapters.db.tables import metadata
 from broker.config import Settings
@@ -40,8 +41,8 @@ def test_migrations_match_tables_on_postgres(pg_url: str) -> None:
 
 
 def test_committed_rabbitmq_definitions_match_the_topology() -> None:
-    """deploy/rabbitmq/definitions.json is what `mash-broker rabbitmq definitions` generates from
-    the sample agreements with default settings (regenerate with `make definitions`)."""
+    """deploy/rabbitmq/definitions.json (topology, users, permissions) is what `mash-broker
+    rabbitmq definitions` generates from the sample agreements (regenerate: `make definitions`)."""
     settings = Settings(agreements_dir=ROOT / "agreements" / "documents")
     topology = Topology(
         partners=DirectoryAgreements.load(settings.agreements_path).partner_ids(),
@@ -49,4 +50,4 @@ def test_committed_rabbitmq_definitions_match_the_topology() -> None:
         queue_max_length=settings.amqp.queue_max_length,
     )
     committed = json.loads((ROOT / "deploy" / "rabbitmq" / "definitions.json").read_text())
-    assert committed == topology.definitions("/mash")
+    assert committed == access_definitions(topology, vhost="/mash", prefix=settings.amqp.user_prefix)
