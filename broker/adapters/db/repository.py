@@ -210,21 +210,18 @@ class EnquiryRepository:
         return (row[0], row[1]) if row else None
 
     async def due_for_chase(self, now: dt.datetime, limit: int) -> list[str]:
-        rows = await self._c.execute(
-            select(t.enquiries.c.enquiry_id)
-            .where(t.enquiries.c.state == EnquiryState.DISPATCHED.value)
-            .where(t.enquiries.c.chase_at <= now)
-            .order_by(t.enquiries.c.chase_at)
-            .limit(limit)
-        )
-        return [r[0] for r in rows]
+        return await self._dispatched_due(t.enquiries.c.chase_at, now, limit)
 
     async def overdue(self, now: dt.datetime, limit: int) -> list[str]:
+        return await self._dispatched_due(t.enquiries.c.deadline_at, now, limit)
+
+    async def _dispatched_due(self, when: Any, now: dt.datetime, limit: int) -> list[str]:
+        """Dispatched enquiries whose `when` time has come, earliest first."""
         rows = await self._c.execute(
             select(t.enquiries.c.enquiry_id)
             .where(t.enquiries.c.state == EnquiryState.DISPATCHED.value)
-            .where(t.enquiries.c.deadline_at <= now)
-            .order_by(t.enquiries.c.deadline_at)
+            .where(when <= now)
+            .order_by(when)
             .limit(limit)
         )
         return [r[0] for r in rows]
