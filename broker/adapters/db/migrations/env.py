@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import broker.adapters.db.audit_store  # noqa: F401 - registers the audit tables on the metadata
 from broker.adapters.db.tables import metadata
 
 config = context.config
