@@ -22,11 +22,12 @@ from adapters.sdk.transport.topology import Topology
 from broker.adapters.agreements_fs import DirectoryAgreements
 from broker.adapters.auth import TokenVerifier
 from broker.adapters.clock import SystemClock
+from broker.adapters.db.crypto import KeyRing, RowCipher
 from broker.adapters.db.engine import is_sqlite, make_engine
 from broker.adapters.db.unit_of_work import SqlUnitOfWork
 from broker.adapters.db.views import Views
 from broker.adapters.messaging.relay import OutboxRelay
-from broker.adapters.messaging.reply_consumer import reply_handler
+from broker.adapters.messaging.reply_consumer import TRANSIENT_DB_ERRORS, reply_handler
 from broker.adapters.signing import BrokerSigner
 from broker.config import Settings
 from broker.adapters.process_lock import ProcessLock
@@ -59,6 +60,7 @@ class Broker:
     new_id: Callable[[], str]
     views: Views
     verifier: TokenVerifier
+    cipher: RowCipher
     bus: InProcessBus | None = None
     relay: OutboxRelay | None = None
     embedded_adapters: list[AdapterRunner] = field(default_factory=list)
@@ -68,7 +70,7 @@ class Broker:
     _adapter_transports: list[Transport] = field(default_factory=list)
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, writer_lock=self._writer_lock)
+        return SqlUnitOfWork(self.engine, self.cipher, writer_lock=self._writer_lock)
 
     def transport_ready(self) -> bool:
         return self.transport.connected
@@ -105,9 +107,18 @@ class Broker:
         )
 
     async def record_dead_letter(self, message: IncomingMessage) -> str:
+        async def retry_reply(dead: IncomingMessage) -> str:
+            try:
+                return (await self.record_reply(dead)).outcome
+            except TRANSIENT_DB_ERRORS:
+                raise  # wait for the database (reply_handler), do not record it as lost
+            except Exception:  # a reply that breaks the handler: record it, do not loop
+                log.exception("dead_reply_retry_failed")
+                return "failed"
+
         return await record_dead_letter(
             message, uow_factory=self.uow, signer=self.signer, clock=self.clock,
-            new_id=self.new_id, queue=self.topology.dead_letter_queue,
+            new_id=self.new_id, queue=self.topology.dead_letter_queue, retry_reply=retry_reply,
         )
 
     async def close_overdue(self) -> int:
@@ -238,6 +249,7 @@ def build_broker(
         bus = InProcessBus(topology)
         transport = InProcessTransport(bus)
     engine = make_engine(settings.database_url)
+    cipher = RowCipher(KeyRing.load(settings.data_keys_path))
     return Broker(
         settings=settings,
         engine=engine,
@@ -247,7 +259,8 @@ def build_broker(
         transport=transport,
         clock=clock or SystemClock(),
         new_id=new_id,
-        views=Views(engine),
+        views=Views(engine, cipher),
+        cipher=cipher,
         verifier=TokenVerifier(
             jwks_source=str(settings.auth.jwks),
             issuer=str(settings.auth.issuer),

@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     amqp: Amqp = Amqp()
     agreements_dir: Path | None = None  # default: <dev_dir>/agreements
     signing: Signing = Signing()
+    data_keys: Path | None = None  # AES-GCM key ring for data at rest; default <dev_dir>/keys/data-keys.json
     auth: Auth = Auth()
     timescales: Timescales = Timescales()
     default_purpose: str = "mash-safeguarding-enquiry"
@@ -112,6 +113,8 @@ class Settings(BaseSettings):
             self.agreements_dir = self.dev_dir / "agreements"
         if self.signing.key_file is None:
             self.signing.key_file = self.dev_dir / "keys" / "broker.pem"
+        if self.data_keys is None:
+            self.data_keys = self.dev_dir / "keys" / "data-keys.json"
         if self.auth.issuer is None:
             self.auth.issuer = "mash-dev-issuer"
         if self.auth.jwks is None:
@@ -122,6 +125,11 @@ class Settings(BaseSettings):
     def agreements_path(self) -> Path:
         assert self.agreements_dir is not None
         return self.agreements_dir
+
+    @property
+    def data_keys_path(self) -> Path:
+        assert self.data_keys is not None
+        return self.data_keys
 
     @property
     def key_path(self) -> Path:
@@ -138,8 +146,8 @@ class Settings(BaseSettings):
             problems.append("the RabbitMQ guest user (or none) is for development only")
         if self.database_url.startswith("sqlite"):
             problems.append("use PostgreSQL in production (MASH_DATABASE_URL=postgresql+asyncpg://...)")
-        if self.agreements_dir is None or self.signing.key_file is None:
-            problems.append("set MASH_AGREEMENTS_DIR and MASH_SIGNING__KEY_FILE explicitly")
+        if self.agreements_dir is None or self.signing.key_file is None or self.data_keys is None:
+            problems.append("set MASH_AGREEMENTS_DIR, MASH_SIGNING__KEY_FILE and MASH_DATA_KEYS explicitly")
         if self.auth.issuer in (None, "mash-dev-issuer") or self.auth.jwks is None:
             problems.append("set MASH_AUTH__ISSUER and MASH_AUTH__JWKS to your identity provider")
         if self.signing.passphrase is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.sdk.signing import SigningKey
+from broker.adapters.db.crypto import KeyRing
 
 SAMPLE_AGREEMENTS = Path(__file__).resolve().parents[2] / "agreements" / "documents"
 
@@ -32,6 +33,10 @@ class DevWorkspace:
     @property
     def broker_jwks(self) -> Path:
         return self.root / "keys" / "broker.jwks.json"
+
+    @property
+    def data_keys(self) -> Path:
+        return self.root / "keys" / "data-keys.json"
 
     @property
     def issuer_key(self) -> Path:
@@ -64,6 +69,10 @@ def init_workspace(
     else:
         broker = SigningKey.from_pem_file(workspace.broker_key, broker_passphrase)
     workspace.broker_jwks.write_text(json.dumps({"keys": [broker.public_jwk()]}, indent=2) + "\n")
+
+    # The key ring that seals personal data at rest.
+    if force or not workspace.data_keys.exists():
+        KeyRing.generate().save(workspace.data_keys)
 
     # The development identity provider's key: `mash-broker token issue` signs with it.
     if force or not workspace.issuer_key.exists():

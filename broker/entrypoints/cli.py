@@ -106,6 +106,50 @@ def keys_generate(
     typer.echo(json.dumps({"written": str(path), "kid": key.kid, "public_jwk": key.public_jwk()}))
 
 
+def _reseal(settings: Settings, ring: object) -> tuple[dict[str, int], set[str]]:
+    from broker.adapters.db.crypto import KeyRing, RowCipher
+    from broker.adapters.db.engine import make_engine
+    from broker.adapters.db.rekey import keys_in_use, reseal_all
+
+    assert isinstance(ring, KeyRing)
+
+    async def run() -> tuple[dict[str, int], set[str]]:
+        engine = make_engine(settings.database_url)
+        try:
+            return await reseal_all(engine, RowCipher(ring)), await keys_in_use(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Add a new data key, make it current and re-seal every stored value under it. Old keys
+    stay in the ring: restart the broker processes (they then seal with the new key), then
+    run `keys retire`. Safe to run again if interrupted."""
+    from broker.adapters.db.crypto import KeyRing
+
+    settings = _settings()
+    ring = KeyRing.load(settings.data_keys_path).rotated()
+    ring.save(settings.data_keys_path)
+    counts, used = _reseal(settings, ring)
+    typer.echo(json.dumps({"current_key": ring.current, "resealed": counts, "keys_in_use": sorted(used)}))
+
+
+@keys_app.command("retire")
+def keys_retire() -> None:
+    """Re-seal anything still under an old data key, then drop the keys nothing uses."""
+    from broker.adapters.db.crypto import KeyRing
+
+    settings = _settings()
+    ring = KeyRing.load(settings.data_keys_path)
+    counts, used = _reseal(settings, ring)
+    ring.retaining(used).save(settings.data_keys_path)
+    typer.echo(json.dumps({"current_key": ring.current, "resealed": counts,
+                           "keys_kept": sorted(used | {ring.current})}))
+
+
 @agreements_app.command("check")
 def agreements_check(
     directory: Annotated[Path | None, typer.Argument(help="defaults to MASH_AGREEMENTS_DIR")] = None,

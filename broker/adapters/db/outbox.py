@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.sdk.messages import REQUEST_TYPE
 from adapters.sdk.transport.base import OutgoingMessage
 from broker.adapters.db import tables as t
+from broker.adapters.db.crypto import RowCipher
 from broker.adapters.db.mapping import utc
 
 
@@ -24,9 +25,10 @@ class PendingMessage:
 
 
 class OutboxRepository:
-    def __init__(self, connection: AsyncConnection, *, skip_locked: bool) -> None:
+    def __init__(self, connection: AsyncConnection, *, skip_locked: bool, cipher: RowCipher) -> None:
         self._c = connection
         self._skip_locked = skip_locked
+        self._cipher = cipher
 
     async def add(
         self, messages: Sequence[OutgoingMessage], *, now: dt.datetime,
@@ -44,7 +46,7 @@ class OutboxRepository:
                     "message_type": m.message_type,
                     "correlation_id": m.correlation_id,
                     "headers": m.headers,
-                    "body": m.body,
+                    "body": self._cipher.seal(m.body, context=f"outbox.body:{m.correlation_id}").encode(),
                     "expires_at": expires_at,
                     "created_at": now,
                     "available_at": now,
@@ -75,7 +77,7 @@ class OutboxRepository:
                 message=OutgoingMessage(
                     exchange=r["exchange"],
                     routing_key=r["routing_key"],
-                    body=bytes(r["body"]),
+                    body=self._open_body(bytes(r["body"]), r["correlation_id"]),
                     message_id=r["message_id"],
                     correlation_id=r["correlation_id"],
                     message_type=r["message_type"],
@@ -84,6 +86,11 @@ class OutboxRepository:
             )
             for r in rows
         ]
+
+    def _open_body(self, body: bytes, correlation_id: str) -> bytes:
+        if not body.startswith(b"enc1:"):
+            return body  # written before encryption at rest
+        return self._cipher.open(body.decode("ascii"), context=f"outbox.body:{correlation_id}")
 
     async def mark_published(self, row_ids: Sequence[int], at: dt.datetime) -> None:
         if row_ids:

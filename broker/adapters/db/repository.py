@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.adapters.db import tables as t
+from broker.adapters.db.crypto import RowCipher
 from broker.adapters.db.mapping import (
     consent_from_json,
     consent_to_json,
@@ -26,8 +27,9 @@ from broker.domain.enquiry import Enquiry, EnquiryState, PartnerRequest, Request
 
 
 class EnquiryRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, cipher: RowCipher) -> None:
         self._c = connection
+        self._cipher = cipher
 
     async def add(self, enquiry: Enquiry, *, idempotency_key: str | None = None,
                   wanted_categories: Sequence[str] | None = None,
@@ -45,8 +47,13 @@ class EnquiryRepository:
                 closed_at=enquiry.closed_at,
                 completion=enquiry.completion,
                 refusal_reason=enquiry.refusal_reason,
-                subjects=[subject_to_json(s) for s in enquiry.subjects],
-                consent=consent_to_json(enquiry.consent),
+                subjects=self._cipher.seal_json(
+                    [subject_to_json(s) for s in enquiry.subjects],
+                    context=f"enquiries.subjects:{enquiry.enquiry_id}",
+                ),
+                consent=self._cipher.seal_json(
+                    consent_to_json(enquiry.consent), context=f"enquiries.consent:{enquiry.enquiry_id}"
+                ),
                 wanted_categories=list(wanted_categories) if wanted_categories else None,
                 idempotency_key=idempotency_key,
                 chase_at=chase_at,
@@ -74,8 +81,7 @@ class EnquiryRepository:
                 ],
             )
 
-    @staticmethod
-    def _request_row(enquiry_id: str, r: PartnerRequest) -> dict[str, Any]:
+    def _request_row(self, enquiry_id: str, r: PartnerRequest) -> dict[str, Any]:
         return {
             "request_id": r.request_id,
             "enquiry_id": enquiry_id,
@@ -89,8 +95,15 @@ class EnquiryRepository:
             "late": r.late,
             "replied_at": r.reply.replied_at if r.reply else None,
             "chased_at": r.chased_at,
-            "reply": reply_to_json(r.reply) if r.reply else None,
-            "reply_jws": r.reply.signed_reply if r.reply else None,
+            "reply": (
+                self._cipher.seal_json(reply_to_json(r.reply), context=f"partner_requests.reply:{r.request_id}")
+                if r.reply
+                else None
+            ),
+            "reply_jws": self._cipher.seal_text(
+                r.reply.signed_reply if r.reply else None,
+                context=f"partner_requests.reply_jws:{r.request_id}",
+            ),
         }
 
     async def get(self, enquiry_id: str, *, for_update: bool = False) -> Enquiry | None:
@@ -120,8 +133,13 @@ class EnquiryRepository:
             enquiry_id=row["enquiry_id"],
             purpose=row["purpose"],
             brag=Brag(row["brag"]),
-            subjects=tuple(subject_from_json(s) for s in row["subjects"]),
-            consent=consent_from_json(row["consent"]),
+            subjects=tuple(
+                subject_from_json(s)
+                for s in self._cipher.open_json(row["subjects"], context=f"enquiries.subjects:{enquiry_id}")
+            ),
+            consent=consent_from_json(
+                self._cipher.open_json(row["consent"], context=f"enquiries.consent:{enquiry_id}")
+            ),
             opened_by=row["opened_by"],
             opened_at=utc(row["opened_at"]),  # type: ignore[arg-type]
             deadline_at=utc(row["deadline_at"]),  # type: ignore[arg-type]
@@ -140,11 +158,15 @@ class EnquiryRepository:
                     chased_at=utc(r["chased_at"]),
                     reply=(
                         reply_from_json(
-                            r["reply"],
+                            self._cipher.open_json(
+                                r["reply"], context=f"partner_requests.reply:{r['request_id']}"
+                            ),
                             request_id=r["request_id"],
                             enquiry_id=enquiry_id,
                             partner_id=r["partner_id"],
-                            jws=r["reply_jws"],
+                            jws=str(self._cipher.open_text(
+                                r["reply_jws"], context=f"partner_requests.reply_jws:{r['request_id']}"
+                            )),
                         )
                         if r["reply"]
                         else None
@@ -238,8 +260,9 @@ class StoredSummary:
 
 
 class SummaryRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, cipher: RowCipher) -> None:
         self._c = connection
+        self._cipher = cipher
 
     async def add(self, summary: StoredSummary) -> None:
         await self._c.execute(
@@ -249,7 +272,7 @@ class SummaryRepository:
                 version=summary.version,
                 supersedes=summary.supersedes,
                 issued_at=summary.issued_at,
-                jws=summary.jws,
+                jws=self._cipher.seal_text(summary.jws, context=f"summaries.jws:{summary.summary_id}"),
             )
         )
 
@@ -268,7 +291,7 @@ class SummaryRepository:
                 version=r["version"],
                 supersedes=r["supersedes"],
                 issued_at=utc(r["issued_at"]),  # type: ignore[arg-type]
-                jws=r["jws"],
+                jws=str(self._cipher.open_text(r["jws"], context=f"summaries.jws:{r['summary_id']}")),
             )
             for r in rows
         ]

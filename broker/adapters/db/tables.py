@@ -44,8 +44,8 @@ enquiries = Table(
     Column("closed_at", TZ),
     Column("completion", String(16)),
     Column("refusal_reason", Text),
-    Column("subjects", JSON, nullable=False),
-    Column("consent", JSON),
+    Column("subjects", Text, nullable=False),  # sealed (crypto.py)
+    Column("consent", Text),  # sealed
     Column("wanted_categories", JSON),
     Column("idempotency_key", String(200), unique=True),
     Column("chase_at", TZ),
@@ -69,8 +69,8 @@ partner_requests = Table(
     Column("late", Boolean, nullable=False, server_default=text("false")),
     Column("replied_at", TZ),
     Column("chased_at", TZ),
-    Column("reply", JSON),
-    Column("reply_jws", Text),
+    Column("reply", Text),  # sealed
+    Column("reply_jws", Text),  # sealed
     UniqueConstraint("enquiry_id", "partner_id", name="uq_partner_requests_enquiry_partner"),
 )
 
@@ -96,7 +96,7 @@ summaries = Table(
     Column("version", Integer, nullable=False),
     Column("supersedes", String(36)),
     Column("issued_at", TZ, nullable=False),
-    Column("jws", Text, nullable=False),
+    Column("jws", Text, nullable=False),  # sealed
     UniqueConstraint("enquiry_id", "version", name="uq_summaries_enquiry_version"),
 )
 
@@ -110,7 +110,7 @@ outbox = Table(
     Column("message_type", String(64), nullable=False),
     Column("correlation_id", String(80), nullable=False),
     Column("headers", JSON, nullable=False),
-    Column("body", LargeBinary, nullable=False),
+    Column("body", LargeBinary, nullable=False),  # sealed
     Column("expires_at", TZ),
     Column("created_at", TZ, nullable=False),
     Column("available_at", TZ, nullable=False),

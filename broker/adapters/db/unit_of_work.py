@@ -7,6 +7,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
+from broker.adapters.db.crypto import RowCipher
 from broker.adapters.db.engine import is_sqlite
 from broker.adapters.db.outbox import OutboxRepository
 from broker.adapters.db.repository import EnquiryRepository, RejectionRepository, SummaryRepository
@@ -18,8 +19,10 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     rejections: RejectionRepository
 
-    def __init__(self, engine: AsyncEngine, *, writer_lock: asyncio.Lock | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, cipher: RowCipher, *,
+                 writer_lock: asyncio.Lock | None = None) -> None:
         self._engine = engine
+        self._cipher = cipher
         self._writer_lock = writer_lock
         self._connection: AsyncConnection | None = None
         self._transaction: AsyncTransaction | None = None
@@ -39,9 +42,11 @@ class SqlUnitOfWork:
             self._release()
             raise
         c = self._connection
-        self.enquiries = EnquiryRepository(c)
-        self.summaries = SummaryRepository(c)
-        self.outbox = OutboxRepository(c, skip_locked=not is_sqlite(str(self._engine.url)))
+        self.enquiries = EnquiryRepository(c, self._cipher)
+        self.summaries = SummaryRepository(c, self._cipher)
+        self.outbox = OutboxRepository(
+            c, skip_locked=not is_sqlite(str(self._engine.url)), cipher=self._cipher
+        )
         self.rejections = RejectionRepository(c)
         return self
 

@@ -9,22 +9,24 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from broker.adapters.db import tables as t
+from broker.adapters.db.crypto import RowCipher
 from broker.adapters.db.mapping import utc
 from broker.adapters.db.repository import EnquiryRepository, StoredSummary, SummaryRepository
 from broker.domain.enquiry import Enquiry
 
 
 class Views:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, cipher: RowCipher) -> None:
         self._engine = engine
+        self._cipher = cipher
 
     async def enquiry(self, enquiry_id: str) -> Enquiry | None:
         async with self._engine.connect() as c:
-            return await EnquiryRepository(c).get(enquiry_id)
+            return await EnquiryRepository(c, self._cipher).get(enquiry_id)
 
     async def summaries(self, enquiry_id: str) -> list[StoredSummary]:
         async with self._engine.connect() as c:
-            return await SummaryRepository(c).history(enquiry_id)
+            return await SummaryRepository(c, self._cipher).history(enquiry_id)
 
     async def enquiries(
         self, *, state: str | None, limit: int, before: dt.datetime | None,
