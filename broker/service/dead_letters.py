@@ -4,7 +4,7 @@ reply we could not process, recorded against its enquiry for the manager to see.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import structlog
 
@@ -25,10 +25,17 @@ async def record_dead_letter(
     clock: Clock,
     new_id: Callable[[], str],
     queue: str,
+    retry_reply: Callable[[IncomingMessage], Awaitable[str]] | None = None,
 ) -> str:
     """Record one dead letter; returns what was done (for tests and logs)."""
     reason = message.death_reason or "unknown"
     where = message.death_queue or "unknown queue"
+    if message.message_type == REPLY_TYPE and reason == "delivery_limit" and retry_reply is not None:
+        # A reply that ran out of deliveries was not refused by us (we reject those with
+        # a recorded reason): it met a fault. Give it one more, patient, try.
+        outcome = await retry_reply(message)
+        if outcome in ("recorded", "duplicate"):
+            return f"reply {outcome} from the dead-letter queue"
     if message.message_type == REQUEST_TYPE and message.correlation_id:
         return await _request_dead(
             message.correlation_id, reason, f"request dead-lettered from {where}: {reason}",

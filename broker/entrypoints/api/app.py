@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     async def database_unavailable(_: Request, error: Exception) -> JSONResponse:
         log.warning("database_unavailable", error=type(error).__name__)
         return JSONResponse(
-            {"detail": "the database is unavailable; nothing was recorded, try again"},
+            {"detail": "the database is unavailable; try again (an Idempotency-Key makes the retry safe)"},
             status_code=503,
             headers={"Retry-After": "5"},
         )
