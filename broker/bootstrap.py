@@ -32,6 +32,8 @@ from broker.adapters.signing import BrokerSigner
 from broker.config import Settings
 from broker.adapters.process_lock import ProcessLock
 from broker.adapters.rabbitmq_access import partner_of_user
+from broker.domain.audit import AuditEntry, Checkpoint
+from broker.service.audit import write_checkpoint
 from broker.service.chase import chase_drifting
 from broker.service.dead_letters import record_dead_letter
 from broker.service.deadlines import close_overdue
@@ -132,12 +134,25 @@ class Broker:
             on_commit=self.relay.wake if self.relay else (lambda: None),
         )
 
+    async def record_audit(self, *entries: AuditEntry) -> None:
+        async with self.uow() as uow:
+            await uow.audit.append(*entries)
+            await uow.commit()
+
+    async def write_audit_checkpoint(self) -> Checkpoint | None:
+        """Sign the log's current head, when anything was appended since the last one."""
+        async with self.uow() as uow:
+            checkpoint = await write_checkpoint(uow.audit, self.signer, self.clock.now())
+            await uow.commit()
+        return checkpoint
+
     async def _sweep_forever(self) -> None:
         while True:
             try:
                 await self.close_overdue()
                 if self.settings.chase_share:
                     await self.chase_drifting()
+                await self.write_audit_checkpoint()
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database may be away; deadlines wait in it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -280,6 +281,43 @@ def rabbitmq_apply(
     apply_definitions(access_definitions(topology, vhost=vhost, prefix=settings.amqp.user_prefix,
                                          passwords=credentials))
     typer.echo(f"applied to vhost {vhost}: users {', '.join(sorted(credentials))}; passwords in {path}")
+
+
+audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    checkpoint: Annotated[list[Path], typer.Option(
+        help="signed checkpoint(s) held outside the database (e.g. from a summary's audit_checkpoint.jws)")] = [],  # noqa: B006
+) -> None:
+    """Recompute the Merkle log from the database and check it against every signed
+    checkpoint, stored and given; report the first bad index. Exit 1 if anything is wrong."""
+    from broker.adapters.db.audit_store import AuditRepository
+    from broker.adapters.db.engine import make_engine
+    from broker.adapters.signing import BrokerSigner
+    from broker.service.audit import verify_audit
+
+    settings = _settings()
+    passphrase = settings.signing.passphrase.get_secret_value() if settings.signing.passphrase else None
+    jwks = BrokerSigner.from_file(settings.key_path, passphrase).jwks()
+
+    async def load() -> tuple[list, list[str]]:  # type: ignore[type-arg]
+        engine = make_engine(settings.database_url)
+        try:
+            async with engine.connect() as connection:
+                repo = AuditRepository(connection)
+                return await repo.all(), await repo.checkpoints()
+        finally:
+            await engine.dispose()
+
+    records, stored = asyncio.run(load())
+    held = [path.read_text(encoding="ascii").strip() for path in checkpoint]
+    report = verify_audit(records, stored + held, jwks)
+    typer.echo(json.dumps({k: (str(v) if k == "problem" and v is not None else v)
+                           for k, v in dataclasses.asdict(report).items()}, default=str, indent=2))
+    raise typer.Exit(0 if report.ok else 1)
 
 
 def main() -> None:  # pragma: no cover - console script

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
 from adapters.sdk.signing import SignatureInvalid, key_set, verify
 from broker.domain.audit import (
@@ -23,19 +23,9 @@ from broker.domain.audit import (
     verify_log,
 )
 from broker.domain.merkle import consistency_proof, inclusion_proof
-from broker.service.ports import Signer
+from broker.service.ports import AuditStore, Signer
 
 CHECKPOINT_TYP = "mash-audit-checkpoint+jws"
-
-
-class AuditStore(Protocol):
-    """What the audit use cases need from storage (the SQL adapter is AuditRepository)."""
-
-    async def append(self, *entries: AuditEntry) -> list[AuditRecord]: ...
-    async def all(self) -> list[AuditRecord]: ...
-    async def head(self) -> tuple[int, str]: ...
-    async def latest_checkpoint(self) -> tuple[Checkpoint, str] | None: ...
-    async def add_checkpoint(self, checkpoint: Checkpoint, jws: str) -> None: ...
 
 
 def sign_checkpoint(root: str | bytes, size: int, at: dt.datetime, signer: Signer) -> str:

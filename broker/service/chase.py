@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import structlog
 
+from broker.service import audit_trail
 from broker.service.ports import Clock, UnitOfWorkFactory
 
 log = structlog.get_logger("mash.chase")
@@ -34,6 +35,9 @@ async def chase_drifting(
             for request in requests:
                 await uow.outbox.resend(
                     request.request_id, message_id=new_id(), now=now, expires_at=enquiry.deadline_at
+                )
+                await uow.audit.append(
+                    audit_trail.request_chased(enquiry_id, request.partner_id, request.request_id, now)
                 )
             await uow.enquiries.save(enquiry)
             await uow.commit()

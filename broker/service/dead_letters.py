@@ -11,6 +11,7 @@ import structlog
 from adapters.sdk.messages import REPLY_TYPE, REQUEST_TYPE
 from adapters.sdk.transport.base import IncomingMessage
 from broker.domain.enquiry import EnquiryState
+from broker.service import audit_trail
 from broker.service.ports import Clock, Signer, UnitOfWorkFactory
 from broker.service.summaries import issue_summary
 
@@ -80,6 +81,7 @@ async def _request_dead(
         if not enquiry.mark_undeliverable(request_id, reason, clock.now()):
             return "no change"
         await uow.enquiries.save(enquiry)
+        await uow.audit.append(audit_trail.request_undeliverable(owner[0], owner[1], request_id, reason, clock.now()))
         if enquiry.state is not EnquiryState.DISPATCHED:
             await issue_summary(enquiry, uow=uow, signer=signer, clock=clock, new_id=new_id)
         await uow.commit()

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import structlog
 
+from broker.service import audit_trail
 from broker.service.ports import Clock, Signer, UnitOfWorkFactory
 from broker.service.summaries import issue_summary
 
@@ -30,6 +31,7 @@ async def close_overdue(
             if enquiry is None or not enquiry.expire(clock.now()):
                 continue
             await uow.enquiries.save(enquiry)
+            await uow.audit.append(audit_trail.enquiry_expired(enquiry, clock.now()))
             stored = await issue_summary(enquiry, uow=uow, signer=signer, clock=clock, new_id=new_id)
             await uow.commit()
         closed += 1

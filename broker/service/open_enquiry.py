@@ -16,6 +16,7 @@ from broker.domain.enquiry import Enquiry, EnquiryState
 from broker.domain.gates import apply_gates
 from broker.domain.subject import Subject, check_household
 from broker.service.ports import AgreementRegistry, Clock, Signer, UnitOfWorkFactory
+from broker.service import audit_trail
 from broker.service.requests import request_messages
 
 log = structlog.get_logger("mash.enquiries")
@@ -100,6 +101,7 @@ async def open_enquiry(
             ),
         )
         await uow.outbox.add(messages, now=now, expires_at=enquiry.deadline_at)
+        await uow.audit.append(*audit_trail.enquiry_opened(enquiry, command.actor.subject, now))
         await uow.commit()
     on_commit()
     log.info(

@@ -11,6 +11,7 @@ from adapters.sdk.transport.base import OutgoingMessage
 from agreements.model import Agreement
 from broker.adapters.db.outbox import PendingMessage
 from broker.adapters.db.repository import StoredSummary
+from broker.domain.audit import AuditEntry, AuditRecord, Checkpoint
 from broker.domain.enquiry import Enquiry
 
 
@@ -42,6 +43,16 @@ class OutboxStore(Protocol):
                      expires_at: dt.datetime | None) -> bool: ...
 
 
+class AuditStore(Protocol):
+    """Append-only: the log gives each entry its index, leaf hash and running root."""
+
+    async def append(self, *entries: AuditEntry) -> list[AuditRecord]: ...
+    async def all(self) -> list[AuditRecord]: ...
+    async def head(self) -> tuple[int, str]: ...
+    async def latest_checkpoint(self) -> tuple[Checkpoint, str] | None: ...
+    async def add_checkpoint(self, checkpoint: Checkpoint, jws: str) -> None: ...
+
+
 class RejectionStore(Protocol):
     async def add(self, **values: Any) -> None: ...
     async def recorded(self, message_id: str) -> bool: ...
@@ -52,6 +63,7 @@ class UnitOfWork(Protocol):
     summaries: SummaryStore
     outbox: OutboxStore
     rejections: RejectionStore
+    audit: AuditStore
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

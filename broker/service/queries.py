@@ -7,30 +7,50 @@ from typing import Any
 
 from broker.adapters.db.repository import StoredSummary
 from broker.adapters.db.views import Views
+from collections.abc import Awaitable, Callable
+
 from broker.domain.access import (
     NotVisible,
     Principal,
+    authorize_audit,
     authorize_list,
     authorize_read,
     authorize_summary,
 )
+from broker.domain.audit import AuditEntry
+from broker.service import audit_trail
+
+Record = Callable[[AuditEntry], Awaitable[None]]
 from broker.domain.enquiry import Enquiry
 
 
 async def read_enquiry(views: Views, principal: Principal, enquiry_id: str) -> Enquiry:
     enquiry = await views.enquiry(enquiry_id)
     if enquiry is None:
-        raise NotVisible("no such enquiry")
-    authorize_read(principal, enquiry.opened_by)
+        raise NotVisible("no such enquiry", actor=principal.subject, action="read_enquiry")
+    authorize_read(principal, enquiry.opened_by, enquiry_id)
     return enquiry
 
 
-async def read_summaries(views: Views, principal: Principal, enquiry_id: str) -> list[StoredSummary]:
+async def read_summaries(
+    views: Views, principal: Principal, enquiry_id: str, *, record: Record, now: dt.datetime
+) -> list[StoredSummary]:
+    """The summary versions, and an audit entry that this principal read them."""
     enquiry = await views.enquiry(enquiry_id)
     if enquiry is None:
-        raise NotVisible("no such enquiry")
-    authorize_summary(principal, enquiry.opened_by)
-    return await views.summaries(enquiry_id)
+        raise NotVisible("no such enquiry", actor=principal.subject, action="read_summary")
+    authorize_summary(principal, enquiry.opened_by, enquiry_id)
+    history = await views.summaries(enquiry_id)
+    if history:
+        await record(audit_trail.summary_read(enquiry_id, principal.subject, now))
+    return history
+
+
+async def read_audit(
+    views: Views, principal: Principal, *, after: int, limit: int
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    authorize_audit(principal)
+    return await views.audit_events(after=after, limit=limit), await views.audit_checkpoint()
 
 
 async def list_enquiries(

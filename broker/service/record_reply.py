@@ -17,6 +17,7 @@ from broker.domain.brag import Brag
 from broker.domain.enquiry import Enquiry, EnquiryState
 from broker.domain.errors import DomainError
 from broker.domain.replies import Finding, PartnerReply, SubjectMatch
+from broker.service import audit_trail
 from broker.service.ports import AgreementRegistry, Clock, Signer, UnitOfWorkFactory
 from broker.service.summaries import issue_summary
 
@@ -130,6 +131,7 @@ async def record_reply(
                 partner_id=rejected.ids.get("partner_id"),
                 body_sha256=hashlib.sha256(body).hexdigest(),
             )
+            await uow.audit.append(audit_trail.reply_rejected(rejected.reason, clock.now(), **rejected.ids))
             await uow.commit()
         log.warning("reply_rejected", message_id=message_id, reason=rejected.reason, **rejected.ids)
         return ReplyResult("rejected", rejected.reason, **rejected.ids)
@@ -192,6 +194,9 @@ async def _record(
         if not changed:
             return ReplyResult("duplicate", "already recorded for this request", **ids)
         await uow.enquiries.save(enquiry)
+        await uow.audit.append(
+            audit_trail.reply_recorded(enquiry_id, partner_id, request_id, wire.outcome, was_closed, clock.now())
+        )
         summary_version = None
         if enquiry.state is not EnquiryState.DISPATCHED:
             # Closed just now by this reply, or a late reply to a partial enquiry:

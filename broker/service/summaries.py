@@ -7,6 +7,7 @@ from collections.abc import Callable
 from broker.adapters.db.repository import StoredSummary
 from broker.domain.enquiry import Enquiry
 from broker.domain.summary import compose_summary
+from broker.service import audit_trail
 from broker.service.ports import Clock, Signer, UnitOfWork
 
 SUMMARY_JWS_TYP = "mash-enquiry-summary+jws"
@@ -27,6 +28,10 @@ async def issue_summary(
         issued_at=issued_at,
         supersedes=previous.summary_id if previous else None,
     )
+    # The latest signed audit checkpoint travels with every summary, so whoever holds a
+    # summary holds evidence of the log's state outside our database.
+    latest = await uow.audit.latest_checkpoint()
+    payload["audit_checkpoint"] = {**latest[0].payload(), "jws": latest[1]} if latest else None
     jws = signer.sign(payload, typ=SUMMARY_JWS_TYP)
     stored = StoredSummary(
         summary_id=summary_id,
@@ -37,4 +42,5 @@ async def issue_summary(
         jws=jws,
     )
     await uow.summaries.add(stored)
+    await uow.audit.append(audit_trail.summary_issued(enquiry, summary_id, version, issued_at))
     return stored

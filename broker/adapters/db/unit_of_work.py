@@ -7,6 +7,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
+from broker.adapters.db.audit_store import AuditRepository
 from broker.adapters.db.crypto import RowCipher
 from broker.adapters.db.engine import is_sqlite
 from broker.adapters.db.outbox import OutboxRepository
@@ -18,6 +19,7 @@ class SqlUnitOfWork:
     summaries: SummaryRepository
     outbox: OutboxRepository
     rejections: RejectionRepository
+    audit: AuditRepository
 
     def __init__(self, engine: AsyncEngine, cipher: RowCipher, *,
                  writer_lock: asyncio.Lock | None = None) -> None:
@@ -48,6 +50,7 @@ class SqlUnitOfWork:
             c, skip_locked=not is_sqlite(str(self._engine.url)), cipher=self._cipher
         )
         self.rejections = RejectionRepository(c)
+        self.audit = AuditRepository(c)
         return self
 
     async def commit(self) -> None:

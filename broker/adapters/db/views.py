@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from broker.adapters.db import audit_store
 from broker.adapters.db import tables as t
 from broker.adapters.db.crypto import RowCipher
 from broker.adapters.db.mapping import utc
@@ -70,6 +71,27 @@ class Views:
                 )
             ).mappings().all()
         return [{**row, "received_at": utc(row["received_at"])} for row in rows]
+
+    async def audit_events(self, *, after: int, limit: int) -> list[dict[str, Any]]:
+        events = audit_store.audit_events
+        async with self._engine.connect() as c:
+            rows = (await c.execute(
+                select(events).where(events.c.index > after).order_by(events.c.index).limit(limit)
+            )).mappings().all()
+        return [
+            {"index": r["index"], "at": utc(r["at"]), "actor": r["actor"], "action": r["action"],
+             "enquiry_id": r["enquiry_id"], "outcome": r["outcome"], "reason": r["reason"],
+             "details": r["details"], "leaf_hash": r["leaf_hash"], "root_after": r["root_after"]}
+            for r in rows
+        ]
+
+    async def audit_checkpoint(self) -> dict[str, Any] | None:
+        async with self._engine.connect() as c:
+            latest = await audit_store.AuditRepository(c).latest_checkpoint()
+        if latest is None:
+            return None
+        checkpoint, jws = latest
+        return {**checkpoint.payload(), "jws": jws}
 
     async def ping(self) -> None:
         async with self._engine.connect() as c:

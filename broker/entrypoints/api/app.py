@@ -16,7 +16,8 @@ from fastapi.responses import JSONResponse
 from broker.adapters.auth import Unauthenticated
 from broker.bootstrap import Broker, build_broker
 from broker.config import Settings
-from broker.domain.access import Forbidden, NotVisible
+from broker.domain.access import Denied, Forbidden, NotVisible
+from broker.service.audit_trail import access_denied
 from broker.domain.errors import DomainError
 from broker.entrypoints.api.limits import BodyLimits, RateLimiter
 from broker.entrypoints.api.routes import router
@@ -81,14 +82,21 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
             headers={"WWW-Authenticate": 'Bearer realm="mash-broker"'},
         )
 
+    async def audit_denial(request: Request, error: Denied, status: int) -> None:
+        log.warning("access_denied", route=_route(request), status=status, action=error.action)
+        served: Broker = request.app.state.broker
+        await served.record_audit(
+            access_denied(error.actor, error.action, _route(request) or "?", status, served.clock.now())
+        )
+
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, error: Forbidden) -> JSONResponse:
-        log.warning("access_denied", route=_route(request), status=403)
+        await audit_denial(request, error, 403)
         return JSONResponse({"detail": "forbidden"}, status_code=403)
 
     @app.exception_handler(NotVisible)
-    async def not_visible(request: Request, _: NotVisible) -> JSONResponse:
-        log.warning("access_denied", route=_route(request), status=404)
+    async def not_visible(request: Request, error: NotVisible) -> JSONResponse:
+        await audit_denial(request, error, 404)
         return JSONResponse({"detail": "no such enquiry"}, status_code=404)
 
     @app.exception_handler(RequestValidationError)

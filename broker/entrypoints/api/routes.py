@@ -30,7 +30,7 @@ from broker.entrypoints.api.schemas import (
 )
 from broker.service.open_enquiry import OpenEnquiry
 from broker.service.queries import list_enquiries as list_enquiries_for
-from broker.service.queries import read_enquiry, read_summaries
+from broker.service.queries import read_audit, read_enquiry, read_summaries
 from broker.service.summaries import SUMMARY_JWS_TYP
 
 router = APIRouter()
@@ -224,7 +224,9 @@ async def get_summary(
 ) -> Any:
     """The latest (or a given) version: `Accept: application/jose` gives the compact JWS,
     otherwise a JSON view with the decoded payload and whether it verifies."""
-    history = await read_summaries(broker.views, principal, enquiry_id)
+    history = await read_summaries(
+        broker.views, principal, enquiry_id, record=broker.record_audit, now=broker.clock.now()
+    )
     if not history:
         raise HTTPException(404, "no summary yet: the enquiry is not closed")
     chosen = history[-1] if version is None else next((s for s in history if s.version == version), None)
@@ -248,6 +250,20 @@ async def get_summary(
         jws=chosen.jws,
         payload=payload,
     )
+
+
+@router.get("/audit", responses=ERRORS, summary="The audit log (auditors and admins)")
+async def audit_log(
+    broker: BrokerDep,
+    principal: PrincipalDep,
+    after: Annotated[int, Query(ge=-1, description="events with a higher index")] = -1,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Audit events in order with their leaf hashes and running roots, and the latest signed
+    checkpoint, so an auditor can check inclusion and consistency independently."""
+    events, checkpoint = await read_audit(broker.views, principal, after=after, limit=limit)
+    return {"events": events, "checkpoint": checkpoint,
+            "next_after": events[-1]["index"] if len(events) == limit else None}
 
 
 @router.get("/.well-known/jwks.json", summary="Public keys that verify our signatures")
