@@ -40,6 +40,7 @@ from broker.service.deadlines import close_overdue
 from broker.service.open_enquiry import OpenEnquiry, Opened, open_enquiry
 from broker.service.ports import Clock
 from broker.service.record_reply import ReplyResult, record_reply
+from broker.service.retention import purge_expired
 
 log = structlog.get_logger("mash.broker")
 
@@ -134,6 +135,9 @@ class Broker:
             on_commit=self.relay.wake if self.relay else (lambda: None),
         )
 
+    async def purge_expired(self) -> int:
+        return await purge_expired(uow_factory=self.uow, clock=self.clock)
+
     async def record_audit(self, *entries: AuditEntry) -> None:
         async with self.uow() as uow:
             await uow.audit.append(*entries)
@@ -152,6 +156,7 @@ class Broker:
                 await self.close_overdue()
                 if self.settings.chase_share:
                     await self.chase_drifting()
+                await self.purge_expired()
                 await self.write_audit_checkpoint()
             except asyncio.CancelledError:
                 raise

@@ -8,6 +8,7 @@ or free text, is replaced before the line is written.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
@@ -23,12 +24,33 @@ PERSONAL_KEYS = frozenset(
 )
 
 
+# Shapes of identifiers and dates of birth in any string value: NHS numbers (10 digits,
+# optionally spaced 3-3-4), UPNs (letter + 12), UK postcodes, and ISO dates (a date alone
+# is most often a date of birth; timestamps carry a time and are added after this step).
+_SHAPES = re.compile(
+    r"(?<![\w-])(?:\d{3}\s?\d{3}\s?\d{4}|[A-Z]\d{11}[0-9A-Z]|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}"
+    r"|\d{4}-\d{2}-\d{2}(?!T))(?![\w-])"
+)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SHAPES.sub("[redacted]", value)
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
 def drop_personal_data(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
+    """Redact fields named for personal data, and identifier- or birth-date-shaped values
+    anywhere else (ids we log are UUIDs, which never match)."""
     for key in list(event_dict):
         if key.lower() in PERSONAL_KEYS:
             event_dict[key] = "[redacted]"
+        elif key != "timestamp":
+            event_dict[key] = _scrub(event_dict[key])
     return event_dict
 
 

@@ -70,6 +70,8 @@ class PartnerRequest:
     reply: PartnerReply | None = None
     late: bool = False  # replied after the deadline closed the enquiry
     chased_at: dt.datetime | None = None
+    retention_days: int | None = None  # from the agreement the request was sent under
+    purged_at: dt.datetime | None = None  # findings removed when that retention ended
 
 
 @dataclass(slots=True)

@@ -71,6 +71,7 @@ def apply_gates(
                 categories=ordered,
                 agreement_id=party.agreement_id,
                 agreement_version=party.agreement_version,
+                retention_days=party.retention_days,
             )
         )
     for exclusion in scope.excluded:

@@ -44,7 +44,10 @@ def _partner(request: PartnerRequest) -> dict[str, Any]:
         ),
     }
     reply = request.reply
-    if request.status is RequestStatus.NOT_ASKED:
+    if request.purged_at is not None:
+        entry.update(outcome="purged", reason="retention period of the agreement ended",
+                     purged_at=_time(request.purged_at))
+    elif request.status is RequestStatus.NOT_ASKED:
         entry.update(outcome="not_asked", reason=request.reason)
     elif request.status is RequestStatus.UNDELIVERABLE:
         entry.update(outcome="undeliverable", reason=request.reason)

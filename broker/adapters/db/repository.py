@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,7 +63,15 @@ class EnquiryRepository:
         if enquiry.requests:
             await self._c.execute(
                 insert(t.partner_requests),
-                [self._request_row(enquiry.enquiry_id, r) for r in enquiry.requests],
+                [
+                    self._request_row(enquiry.enquiry_id, r) | {
+                        "retain_until": (
+                            enquiry.opened_at + dt.timedelta(days=r.retention_days)
+                            if r.retention_days else None
+                        )
+                    }
+                    for r in enquiry.requests
+                ],
             )
         if enquiry.gate_outcomes:
             await self._c.execute(
@@ -95,6 +104,8 @@ class EnquiryRepository:
             "late": r.late,
             "replied_at": r.reply.replied_at if r.reply else None,
             "chased_at": r.chased_at,
+            "purged_at": r.purged_at,
+            "retain_until": None,  # set by add(), from the enquiry's opening
             "reply": (
                 self._cipher.seal_json(reply_to_json(r.reply), context=f"partner_requests.reply:{r.request_id}")
                 if r.reply
@@ -156,6 +167,11 @@ class EnquiryRepository:
                     reason=r["reason"],
                     late=bool(r["late"]),
                     chased_at=utc(r["chased_at"]),
+                    purged_at=utc(r["purged_at"]),
+                    retention_days=(
+                        (utc(r["retain_until"]) - utc(row["opened_at"])).days  # type: ignore[operator]
+                        if r["retain_until"] else None
+                    ),
                     reply=(
                         reply_from_json(
                             self._cipher.open_json(
@@ -231,6 +247,37 @@ class EnquiryRepository:
         ).first()
         return (row[0], row[1]) if row else None
 
+    async def retention_due(self, now: dt.datetime, limit: int) -> dict[str, list[str]]:
+        """Replied requests whose agreement's retention has ended: {enquiry_id: [request_id]}."""
+        pr = t.partner_requests
+        rows = await self._c.execute(
+            select(pr.c.enquiry_id, pr.c.request_id)
+            .where(pr.c.retain_until <= now)
+            .where(pr.c.purged_at.is_(None))
+            .where(pr.c.reply.is_not(None))
+            .order_by(pr.c.retain_until)
+            .limit(limit)
+        )
+        due: dict[str, list[str]] = {}
+        for enquiry_id, request_id in rows:
+            due.setdefault(enquiry_id, []).append(request_id)
+        return due
+
+    async def purge_replies(self, request_ids: Sequence[str], now: dt.datetime) -> None:
+        """Remove what partners shared (findings and their signed replies); keep the outcome row."""
+        await self._c.execute(
+            update(t.partner_requests)
+            .where(t.partner_requests.c.request_id.in_(request_ids))
+            .values(reply=None, reply_jws=None, purged_at=now)
+        )
+        # The request bodies carried the subjects to the partner; they have done their job.
+        await self._c.execute(
+            update(t.outbox)
+            .where(t.outbox.c.correlation_id.in_(request_ids))
+            .where(t.outbox.c.published_at.is_not(None))
+            .values(body=b"")
+        )
+
     async def due_for_chase(self, now: dt.datetime, limit: int) -> list[str]:
         return await self._dispatched_due(t.enquiries.c.chase_at, now, limit)
 
@@ -257,6 +304,8 @@ class StoredSummary:
     supersedes: str | None
     issued_at: dt.datetime
     jws: str
+    jws_sha256: str | None = None
+    purged_at: dt.datetime | None = None
 
 
 class SummaryRepository:
@@ -273,6 +322,7 @@ class SummaryRepository:
                 supersedes=summary.supersedes,
                 issued_at=summary.issued_at,
                 jws=self._cipher.seal_text(summary.jws, context=f"summaries.jws:{summary.summary_id}"),
+                jws_sha256=hashlib.sha256(summary.jws.encode()).hexdigest(),
             )
         )
 
@@ -291,10 +341,25 @@ class SummaryRepository:
                 version=r["version"],
                 supersedes=r["supersedes"],
                 issued_at=utc(r["issued_at"]),  # type: ignore[arg-type]
-                jws=str(self._cipher.open_text(r["jws"], context=f"summaries.jws:{r['summary_id']}")),
+                jws=str(self._cipher.open_text(r["jws"], context=f"summaries.jws:{r['summary_id']}"))
+                if r["jws"] is not None else "",
+                jws_sha256=r["jws_sha256"],
+                purged_at=utc(r["purged_at"]),
             )
             for r in rows
         ]
+
+    async def purge(self, enquiry_id: str, now: dt.datetime) -> list[tuple[str, str | None]]:
+        """Remove every summary version's content (it embeds the findings); keep the id,
+        version, time and hash as a tombstone. Returns (summary_id, sha256) of each."""
+        s = t.summaries
+        rows = (await self._c.execute(
+            select(s.c.summary_id, s.c.jws_sha256).where(s.c.enquiry_id == enquiry_id).where(s.c.purged_at.is_(None))
+        )).all()
+        await self._c.execute(
+            update(s).where(s.c.enquiry_id == enquiry_id).where(s.c.purged_at.is_(None)).values(jws=None, purged_at=now)
+        )
+        return [(r[0], r[1]) for r in rows]
 
     async def latest(self, enquiry_id: str) -> StoredSummary | None:
         history = await self.history(enquiry_id)

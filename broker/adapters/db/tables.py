@@ -69,9 +69,12 @@ partner_requests = Table(
     Column("late", Boolean, nullable=False, server_default=text("false")),
     Column("replied_at", TZ),
     Column("chased_at", TZ),
+    Column("retain_until", TZ),
+    Column("purged_at", TZ),
     Column("reply", Text),  # sealed
     Column("reply_jws", Text),  # sealed
     UniqueConstraint("enquiry_id", "partner_id", name="uq_partner_requests_enquiry_partner"),
+    Index("ix_partner_requests_retain_until", "retain_until"),
 )
 
 gate_decisions = Table(
@@ -96,7 +99,9 @@ summaries = Table(
     Column("version", Integer, nullable=False),
     Column("supersedes", String(36)),
     Column("issued_at", TZ, nullable=False),
-    Column("jws", Text, nullable=False),  # sealed
+    Column("jws", Text),  # sealed; NULL once purged
+    Column("jws_sha256", String(64)),  # kept after a purge: a held copy can still be matched
+    Column("purged_at", TZ),
     UniqueConstraint("enquiry_id", "version", name="uq_summaries_enquiry_version"),
 )
 

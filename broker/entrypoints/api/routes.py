@@ -42,6 +42,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "No valid bearer token"},
     403: {"model": Problem, "description": "The caller's roles do not allow this"},
     404: {"model": Problem, "description": "No such enquiry"},
+    410: {"model": Problem, "description": "Purged at the end of the agreement's retention period"},
     422: {"model": Problem, "description": "Invalid input, with the reason"},
     503: {"model": Problem, "description": "A dependency is unavailable; retry after Retry-After"},
 }
@@ -49,7 +50,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 def _partner(enquiry: Enquiry, index: int) -> PartnerRead:
     r = enquiry.requests[index]
-    outcome = {
+    outcome = "purged" if r.purged_at else {
         RequestStatus.NOT_ASKED: "not_asked",
         RequestStatus.NO_REPLY: "no_reply",
         RequestStatus.PENDING: "pending",
@@ -232,6 +233,12 @@ async def get_summary(
     chosen = history[-1] if version is None else next((s for s in history if s.version == version), None)
     if chosen is None:
         raise HTTPException(404, f"no summary version {version}")
+    if chosen.purged_at is not None:
+        raise HTTPException(
+            410,
+            f"purged on {chosen.purged_at.date().isoformat()}: the agreement's retention period "
+            f"ended; sha256 of the signed summary was {chosen.jws_sha256}",
+        )
     if "application/jose" in request.headers.get("accept", ""):
         return Response(chosen.jws, media_type="application/jose")
     try:
