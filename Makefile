@@ -47,3 +47,9 @@ definitions: install
 
 clean:
 	rm -rf var .pytest_cache .hypothesis
+
+## Benchmarks: the broker (PostgreSQL, then SQLite, over RabbitMQ) beside the bare AMQP floor,
+## in one run; the last line printed is one JSON object. See BENCHMARKS.md.
+.PHONY: bench
+bench: install services
+	$(BIN)/python -m bench $(BENCH_ARGS)
