@@ -108,6 +108,7 @@ def _enquire_and_verify(base: str, workspace: DevWorkspace, tmp_path: Path, scen
 
 
 @pytest.mark.integration
+@pytest.mark.security  # also the canary check: no personal data in any process's log
 @pytest.mark.parametrize("scenario", ["all_sources_high_risk", "no_trace", "police_only"])
 def test_enquiry_end_to_end_over_rabbitmq_and_postgres(
     amqp_stack: str, workspace: DevWorkspace, tmp_path: Path, scenario: str
@@ -145,6 +146,7 @@ def test_demo_command_writes_a_verifying_summary(tmp_path: Path) -> None:
     assert again.returncode == 0
 
 
+@pytest.mark.security
 def test_development_server_requires_a_token_and_accepts_one_from_token_issue(
     workspace: DevWorkspace, tmp_path: Path
 ) -> None:

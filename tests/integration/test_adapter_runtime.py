@@ -49,6 +49,8 @@ from tests.integration.runtime_helpers import (
     with_message_id,
 )
 
+pytestmark = pytest.mark.security
+
 TOPOLOGY = Topology(partners=("police", "health"), delivery_limit=2)
 
 

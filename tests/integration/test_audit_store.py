@@ -24,6 +24,8 @@ from broker.domain.merkle import CompactRange
 from broker.service.audit import read_checkpoint, sign_checkpoint, verify_audit, write_checkpoint
 from tests.services import fresh_database
 
+pytestmark = pytest.mark.security
+
 T0 = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
 SIZE = 1_000
 CHECKPOINT_EVERY = 250

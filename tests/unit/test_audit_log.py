@@ -35,6 +35,8 @@ from broker.service.audit import (
     verify_audit,
 )
 
+pytestmark = pytest.mark.security
+
 T0 = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
 N = 50
 ACTIONS = [

@@ -25,6 +25,8 @@ from broker.domain.merkle import (
     verify_inclusion,
 )
 
+pytestmark = pytest.mark.security
+
 # --- the vectors of transparency-dev/merkle proof/verify_test.go --------------------------
 
 LEAVES = [bytes.fromhex(h) for h in (

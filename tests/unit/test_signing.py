@@ -34,6 +34,8 @@ from broker.service.summaries import SUMMARY_JWS_TYP
 
 from .builders import T0, dispatched_enquiry, reply_to
 
+pytestmark = pytest.mark.security
+
 TYP = "mash-test+jws"
 KEY = SigningKey.generate()
 OTHER_KEY = SigningKey.generate()
