@@ -82,7 +82,12 @@ async def request_rows(broker: Broker, enquiry_ids: list[str]) -> list[dict[str,
             select(pr.c.enquiry_id, pr.c.partner_id, pr.c.request_id, pr.c.status, pr.c.reason,
                    pr.c.reply_jws).where(pr.c.enquiry_id.in_(enquiry_ids))
         )
-        return [dict(row) for row in rows.mappings()]
+        # Replies are sealed at rest: open them as the broker does.
+        return [
+            dict(row) | {"reply_jws": broker.cipher.open_text(
+                row["reply_jws"], context=f"partner_requests.reply_jws:{row['request_id']}")}
+            for row in rows.mappings()
+        ]
 
 
 async def queues_drained(node: RabbitNode, amqp_url: str, *, timeout: float = 30) -> None:

@@ -6,6 +6,7 @@ each (enquiry, partner) has exactly one recorded outcome and each search ran onc
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import uuid
 from collections import Counter
@@ -150,11 +151,16 @@ class EnquiryPipeline(RuleBasedStateMachine):
         async with self.broker.engine.connect() as c:
             if replies:
                 rows = (await c.execute(
-                    select(t.partner_requests.c.reply_jws)
+                    select(t.partner_requests.c.request_id, t.partner_requests.c.reply_jws)
                     .where(t.partner_requests.c.enquiry_id == enquiry_id)
                     .where(t.partner_requests.c.reply_jws.is_not(None))
                 )).all()
-                bodies = [(f'{{"v": 1, "type": "mash.partner-reply", "jws": "{r[0]}"}}'.encode(), None) for r in rows]
+                cipher = self.broker.cipher  # sealed at rest: open as the broker does
+                bodies = [
+                    (json.dumps({"v": 1, "type": "mash.partner-reply", "jws": cipher.open_text(
+                        jws, context=f"partner_requests.reply_jws:{request_id}")}).encode(), None)
+                    for request_id, jws in rows
+                ]
             else:
                 requests = select(t.partner_requests.c.request_id).where(
                     t.partner_requests.c.enquiry_id == enquiry_id)
@@ -162,7 +168,10 @@ class EnquiryPipeline(RuleBasedStateMachine):
                     select(t.outbox.c.body, t.outbox.c.routing_key, t.outbox.c.correlation_id)
                     .where(t.outbox.c.correlation_id.in_(requests))
                 )).all()
-                bodies = [(bytes(r[0]), (r[1], r[2])) for r in rows]
+                bodies = [
+                    (self.broker.cipher.open(bytes(r[0]).decode(), context=f"outbox.body:{r[2]}"), (r[1], r[2]))
+                    for r in rows
+                ]
         connection = await aio_pika.connect(self.url)
         async with connection:
             channel = await connection.channel(publisher_confirms=True)
@@ -192,6 +201,8 @@ class EnquiryPipeline(RuleBasedStateMachine):
                 assert counts["replied"] == 3 * n and counts["pending"] == 0, counts
                 # ...one summary each, never re-issued by a duplicate...
                 assert counts["summaries"] == n and counts["later_versions"] == 0, counts
+                # ...and duplicates were recognised as such, not refused as garbage.
+                assert counts["rejected"] == 0, counts
                 # ...and each partner's search ran exactly once per request.
                 assert len(self.runs) == 3 * n and set(self.runs.values()) <= {1}, self.runs.most_common(3)
         finally:
