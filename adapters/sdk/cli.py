@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 from typing import Annotated
 
 import typer
 
 from adapters.sdk.bootstrap import build_runner
 from adapters.sdk.config import AdapterSettings
+from adapters.sdk.serve import consume_until_stopped
 from adapters.sdk.transport.amqp import AmqpTransport
 from adapters.sdk.transport.topology import Topology
 
@@ -33,25 +33,11 @@ async def _run(name: str, settings: AdapterSettings) -> None:
         connection_name=f"mash-adapter-{partner_id}",
     )
     runner = build_runner(name, settings, transport)
-    await transport.start()
-    # The broker declares the topology; wait for it rather than fail if we start first.
-    for attempt in range(60):
-        try:
-            await transport.consume(topology.request_queue(partner_id), runner.handle)
-            break
-        except Exception:
-            if attempt == 59:
-                raise
-            await transport.close()
-            await asyncio.sleep(1)
-            await transport.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    typer.echo(f"adapter {partner_id} consuming {topology.request_queue(partner_id)}", err=True)
-    await stop.wait()
-    await transport.close()
+    queue = topology.request_queue(partner_id)
+    await consume_until_stopped(
+        transport, queue, runner.handle,
+        on_ready=lambda: typer.echo(f"adapter {partner_id} consuming {queue}", err=True),
+    )
 
 
 @app.command()

@@ -33,6 +33,7 @@ from pathlib import Path
 import structlog
 
 from adapters.sdk.bootstrap import build_runner
+from adapters.sdk.serve import consume_until_stopped
 from adapters.sdk.config import AdapterSettings
 from adapters.sdk.messages import Answer, PartnerRequest
 from adapters.sdk.registry import load_search
@@ -101,24 +102,11 @@ async def _run(name: str, failpoint: str | None, settings: AdapterSettings) -> N
     if failpoint == "before_effect":
         search = dying_search(search)
     runner = build_runner(name, settings, transport, search=search)
-    await transport.start()
-    for attempt in range(60):
-        try:
-            await transport.consume(topology.request_queue(partner_id), runner.handle)
-            break
-        except Exception:
-            if attempt == 59:
-                raise
-            await transport.close()
-            await asyncio.sleep(1)
-            await transport.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    log.info("failpoint_adapter_consuming", partner_id=partner_id, failpoint=failpoint, pid=os.getpid())
-    await stop.wait()
-    await transport.close()
+    await consume_until_stopped(
+        transport, topology.request_queue(partner_id), runner.handle,
+        on_ready=lambda: log.info("failpoint_adapter_consuming", partner_id=partner_id,
+                                  failpoint=failpoint, pid=os.getpid()),
+    )
 
 
 def poison_police(data_dir: Path | None = None) -> Search:
