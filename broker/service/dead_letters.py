@@ -81,9 +81,11 @@ async def _request_dead(
         if not enquiry.mark_undeliverable(request_id, reason, clock.now()):
             return "no change"
         await uow.enquiries.save(enquiry)
-        await uow.audit.append(audit_trail.request_undeliverable(owner[0], owner[1], request_id, reason, clock.now()))
+        entry = audit_trail.request_undeliverable(owner[0], owner[1], request_id, reason, clock.now())
         if enquiry.state is not EnquiryState.DISPATCHED:
-            await issue_summary(enquiry, uow=uow, signer=signer, clock=clock, new_id=new_id)
+            await issue_summary(enquiry, uow=uow, signer=signer, clock=clock, new_id=new_id, audit=[entry])
+        else:
+            await uow.audit.append(entry)
         await uow.commit()
     log.warning("request_undeliverable", enquiry_id=owner[0], partner_id=owner[1],
                 request_id=request_id, reason=reason)

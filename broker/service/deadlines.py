@@ -31,8 +31,10 @@ async def close_overdue(
             if enquiry is None or not enquiry.expire(clock.now()):
                 continue
             await uow.enquiries.save(enquiry)
-            await uow.audit.append(audit_trail.enquiry_expired(enquiry, clock.now()))
-            stored = await issue_summary(enquiry, uow=uow, signer=signer, clock=clock, new_id=new_id)
+            stored = await issue_summary(
+                enquiry, uow=uow, signer=signer, clock=clock, new_id=new_id,
+                audit=[audit_trail.enquiry_expired(enquiry, clock.now())],
+            )
             await uow.commit()
         closed += 1
         log.info(

@@ -194,15 +194,19 @@ async def _record(
         if not changed:
             return ReplyResult("duplicate", "already recorded for this request", **ids)
         await uow.enquiries.save(enquiry)
-        await uow.audit.append(
-            audit_trail.reply_recorded(enquiry_id, partner_id, request_id, wire.outcome, was_closed, clock.now())
+        recorded = audit_trail.reply_recorded(
+            enquiry_id, partner_id, request_id, wire.outcome, was_closed, clock.now()
         )
         summary_version = None
         if enquiry.state is not EnquiryState.DISPATCHED:
             # Closed just now by this reply, or a late reply to a partial enquiry:
             # either way the manager needs a (new) signed summary.
-            stored = await issue_summary(enquiry, uow=uow, signer=signer, clock=clock, new_id=new_id)
+            stored = await issue_summary(
+                enquiry, uow=uow, signer=signer, clock=clock, new_id=new_id, audit=[recorded]
+            )
             summary_version = stored.version
+        else:
+            await uow.audit.append(recorded)
         await uow.commit()
     log.info(
         "reply_recorded",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from broker.adapters.db.repository import StoredSummary
+from broker.domain.audit import AuditEntry
 from broker.domain.enquiry import Enquiry
 from broker.domain.summary import compose_summary
 from broker.service import audit_trail
@@ -14,9 +15,14 @@ SUMMARY_JWS_TYP = "mash-enquiry-summary+jws"
 
 
 async def issue_summary(
-    enquiry: Enquiry, *, uow: UnitOfWork, signer: Signer, clock: Clock, new_id: Callable[[], str]
+    enquiry: Enquiry, *, uow: UnitOfWork, signer: Signer, clock: Clock, new_id: Callable[[], str],
+    audit: Sequence[AuditEntry] = (),
 ) -> StoredSummary:
-    """Sign the summary of a closed enquiry as the next version, superseding the last."""
+    """Sign the summary of a closed enquiry as the next version, superseding the last.
+
+    `audit` holds the caller's own entries: they are appended with the summary's, after
+    the signing, because on PostgreSQL appending holds the log's lock until commit.
+    """
     previous = await uow.summaries.latest(enquiry.enquiry_id)
     version = previous.version + 1 if previous else 1
     issued_at = clock.now()
@@ -42,5 +48,5 @@ async def issue_summary(
         jws=jws,
     )
     await uow.summaries.add(stored)
-    await uow.audit.append(audit_trail.summary_issued(enquiry, summary_id, version, issued_at))
+    await uow.audit.append(*audit, audit_trail.summary_issued(enquiry, summary_id, version, issued_at))
     return stored
