@@ -86,7 +86,7 @@ def broker_run(
             log(f"{kind}: latency, {latency_enquiries} enquiries at concurrency 1")
             lat = asyncio.run(latency(stack.base_url, workload, workspace.agreements_dir,
                                       n=latency_enquiries, headers=headers,
-                                      warmup=min(warmup, 5)))
+                                      warmup=min(warmup, 5), summaries_logged=stack.summary_watcher().poll))
             log(f"{kind}: p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms")
             memory = stack.broker_memory()
     return {"throughput": tp, "latency": lat, "memory": memory}

@@ -291,10 +291,18 @@ async def throughput(
 
 
 async def latency(
-    base_url: str, workload: Workload, agreements_dir: Path, *, n: int, poll_s: float = 0.01,
+    base_url: str, workload: Workload, agreements_dir: Path, *, n: int,
     headers: dict[str, str] | None = None, warmup: int = 5, timeout: float = 60,
+    summaries_logged: Callable[[], set[str]] | None = None, poll_s: float = 0.1,
 ) -> dict[str, Any]:
-    """Concurrency 1: open one enquiry, wait for its summary, then the next."""
+    """Concurrency 1: open one enquiry, wait for its summary, then the next.
+
+    The figure is the signed payload's `issued_at - opened_at`. To learn that the summary
+    exists the harness reads the broker's log (`summaries_logged`, every 2 ms), which costs
+    the broker nothing; a GET every `poll_s` (100 ms) is the fallback. Polling the API every
+    few ms instead would take the broker's event loop from the enquiry being measured.
+    `client_*` is the time from sending the POST to seeing the summary signed.
+    """
     client_ms: list[float] = []
     ids: list[str] = []
     async with client(base_url, 4, headers) as http:
@@ -302,15 +310,20 @@ async def latency(
             t0 = time.perf_counter()
             enquiry_id = await open_one(http, workload.body(i))
             stop = time.monotonic() + timeout
+            next_poll = time.monotonic() + poll_s
             while True:
-                response = await http.get(
-                    f"/enquiries/{enquiry_id}/summary", headers={"Accept": "application/jose"}
-                )
-                if response.status_code == 200:
+                if summaries_logged is not None and enquiry_id in summaries_logged():
                     break
+                if time.monotonic() >= next_poll:
+                    next_poll = time.monotonic() + poll_s
+                    response = await http.get(
+                        f"/enquiries/{enquiry_id}/summary", headers={"Accept": "application/jose"}
+                    )
+                    if response.status_code == 200:
+                        break
                 if time.monotonic() > stop:
                     raise TimeoutError(f"no summary for {enquiry_id} within {timeout} s")
-                await asyncio.sleep(poll_s)
+                await asyncio.sleep(0.002 if summaries_logged is not None else poll_s)
             if i >= warmup:
                 client_ms.append((time.perf_counter() - t0) * 1000)
                 ids.append(enquiry_id)
@@ -323,7 +336,7 @@ async def latency(
         "p99_ms": round(quantile(signed, 0.99), 2),
         "client_p50_ms": round(quantile(client_ms, 0.5), 2),
         "client_p99_ms": round(quantile(client_ms, 0.99), 2),
-        "client_poll_ms": poll_s * 1000,
+        "completion_seen_by": "broker log" if summaries_logged is not None else f"GET every {poll_s * 1000:.0f} ms",
         "summaries_verified": verified.count,
         "verified": ok,
         "problems": verified.problems[:10],

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import shutil
@@ -81,7 +82,8 @@ def partners_series(counts: list[int], *, enquiries: int, latency_enquiries: int
                                             concurrency=concurrency, headers=headers, cpu=stack.cpu_snapshot))
                 log(f"partners {count}: broker latency, {latency_enquiries} enquiries")
                 lat = asyncio.run(latency(stack.base_url, workload, workspace.agreements_dir,
-                                          n=latency_enquiries, headers=headers))
+                                          n=latency_enquiries, headers=headers,
+                                          summaries_logged=stack.summary_watcher().poll))
                 memory = stack.broker_memory()
         row = {
             "partners": count,
@@ -253,81 +255,92 @@ def table_sizes(db_url: str) -> dict[str, int]:
         }
 
 
-async def _timed_calls(base_url: str, headers: dict[str, str], stored_ids: list[str], workload: Workload,
-                       samples: int) -> dict[str, Any]:
-    """Concurrency 1: POST one; once it has closed, GET it, GET a stored one, and list;
-    p50/p99 of each."""
-    times: dict[str, list[float]] = {"GET /enquiries/{id} (stored)": [], "GET /enquiries/{id} (new)": [],
-                                     "POST /enquiries": [], "GET /enquiries?limit=50": [],
-                                     "GET /enquiries?state=dispatched&limit=50": []}
+CALLS = ("POST /enquiries", "GET /enquiries/{id} (new)", "GET /enquiries/{id} (stored)",
+         "GET /enquiries?limit=50", "GET /enquiries?state=dispatched&limit=50")
+
+
+async def _timed_calls(targets: list[dict[str, Any]], workload: Workload, samples: int) -> list[dict[str, Any]]:
+    """Concurrency 1, the targets (one broker per stored size) taking turns call by call, so a
+    change in the machine's load falls on every size alike. Each round, on each target: POST
+    one enquiry; once it has closed, GET it, GET a stored one, list; p50/p99 of each."""
+    times = [{name: [] for name in CALLS} for _ in targets]  # type: ignore[var-annotated]
     rng = random.Random(7)
-    async with client(base_url, 4, headers) as http:
+    clients = [client(t["base_url"], 4, t["headers"]) for t in targets]
+    try:
+        for round_ in range(samples + 5):
+            for index, (target, http) in enumerate(zip(targets, clients, strict=True)):
 
-        async def timed(name: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
-            t0 = time.perf_counter()
-            response = await http.request(method, url, **kwargs)
-            times[name].append((time.perf_counter() - t0) * 1000)
-            if response.status_code not in (200, 201):
-                raise RuntimeError(f"{method} {url}: {response.status_code} {response.text[:300]}")
-            return response
+                async def timed(name: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+                    t0 = time.perf_counter()
+                    response = await http.request(method, url, **kwargs)
+                    if round_ >= 5:  # the first five rounds warm up
+                        times[index][name].append((time.perf_counter() - t0) * 1000)
+                    if response.status_code not in (200, 201):
+                        raise RuntimeError(f"{method} {url}: {response.status_code} {response.text[:300]}")
+                    return response
 
-        for i in range(samples + 5):
-            created = await timed("POST /enquiries", "POST", "/enquiries", json=workload.body(i))
-            new_id = created.json()["enquiry_id"]
-            # Let its replies be recorded first: each call below is timed on an idle broker.
-            for _ in range(1500):
-                if (await http.get(f"/enquiries/{new_id}")).json()["state"] != "dispatched":
-                    break
-                await asyncio.sleep(0.02)
-            await timed("GET /enquiries/{id} (new)", "GET", f"/enquiries/{new_id}")
-            await timed("GET /enquiries/{id} (stored)", "GET", f"/enquiries/{rng.choice(stored_ids)}")
-            await timed("GET /enquiries?limit=50", "GET", "/enquiries", params={"limit": 50})
-            await timed("GET /enquiries?state=dispatched&limit=50", "GET", "/enquiries",
-                        params={"state": "dispatched", "limit": 50})
-            if i < 5:  # warm-up
-                for v in times.values():
-                    v.clear()
-    return {name: {"p50_ms": round(quantile(v, 0.5), 2), "p99_ms": round(quantile(v, 0.99), 2),
-                   "mean_ms": round(statistics.mean(v), 2)} for name, v in times.items()}
+                created = await timed("POST /enquiries", "POST", "/enquiries", json=workload.body(round_))
+                new_id = created.json()["enquiry_id"]
+                # Let its replies be recorded first: each call below is timed on an idle broker.
+                for _ in range(1500):
+                    if (await http.get(f"/enquiries/{new_id}")).json()["state"] != "dispatched":
+                        break
+                    await asyncio.sleep(0.02)
+                await timed("GET /enquiries/{id} (new)", "GET", f"/enquiries/{new_id}")
+                await timed("GET /enquiries/{id} (stored)", "GET", f"/enquiries/{rng.choice(target['stored_ids'])}")
+                await timed("GET /enquiries?limit=50", "GET", "/enquiries", params={"limit": 50})
+                await timed("GET /enquiries?state=dispatched&limit=50", "GET", "/enquiries",
+                            params={"state": "dispatched", "limit": 50})
+    finally:
+        for http in clients:
+            await http.aclose()
+    return [{name: {"p50_ms": round(quantile(v, 0.5), 2), "p99_ms": round(quantile(v, 0.99), 2),
+                    "mean_ms": round(statistics.mean(v), 2)} for name, v in per_target.items()}
+            for per_target in times]
 
 
 def stored_series(sizes: list[int], *, samples: int, workers: int, workroot: Path) -> dict[str, Any]:
-    """At each size: store up to it through the use cases (broker stopped), then serve and
-    time the calls at concurrency 1."""
+    """One database per size, each filled through the use cases (broker stopped); then one
+    broker (with the three adapters) per database, all at once, timed taking turns."""
+    import psycopg
+
     from bench.bulk import store
 
-    workdir = workroot / "stored"
-    workdir.mkdir(parents=True)
-    workspace = init_workspace(workdir / "dev")
-    workload = Workload.reference()
-    points = []
-    with vhost("st") as amqp_url, database("postgresql", workdir) as db_url:
-        env = env_with(MASH_DEV_DIR=str(workspace.root), MASH_DATABASE_URL=db_url, MASH_AMQP_URL=amqp_url)
-        Stack(workdir, env).migrate()
-        stored = 0
+    points: list[dict[str, Any]] = []
+    with contextlib.ExitStack() as resources:
+        targets = []
         for size in sizes:
-            t0 = time.monotonic()
-            log(f"stored: {size - stored} more enquiries through the use cases")
-            bulk = store(db_url, workspace.root, size - stored, workers=workers)
-            import psycopg
-
+            workdir = workroot / f"stored-{size}"
+            workdir.mkdir(parents=True)
+            workspace = init_workspace(workdir / "dev")
+            amqp_url = resources.enter_context(vhost(f"st{size}"))
+            db_url = resources.enter_context(database("postgresql", workdir))
+            env = env_with(MASH_DEV_DIR=str(workspace.root), MASH_DATABASE_URL=db_url, MASH_AMQP_URL=amqp_url)
+            stack = Stack(workdir, env)
+            stack.migrate()
+            log(f"stored: {size} enquiries through the use cases")
+            bulk = store(db_url, workspace.root, size, workers=workers)
             with psycopg.connect(db_url.replace("postgresql+asyncpg", "postgresql"), autocommit=True) as c:
-                c.execute("ANALYZE")  # as autovacuum would have by now on a database this size
+                c.execute("VACUUM ANALYZE")  # as autovacuum would have by now
                 stored_ids = [r[0] for r in c.execute(
                     "SELECT enquiry_id FROM enquiries ORDER BY random() LIMIT 1000").fetchall()]
-            stored = size
-            sizes_now = table_sizes(db_url)
-            log(f"stored: {sizes_now} in {time.monotonic() - t0:.0f} s; timing at concurrency 1")
-            with Stack(workdir, env) as stack:
-                stack.start_broker()
-                stack.start_adapters(REFERENCE_ADAPTERS)
-                timings = asyncio.run(_timed_calls(stack.base_url, auth_headers(workspace.root),
-                                                   stored_ids, workload, samples))
-                memory = stack.broker_memory()
-            point = {"stored_enquiries": size, "bulk": bulk, "rows": sizes_now, "timings": timings,
-                     "broker_rss_mb": memory["rss_mb"], "plans": explain(db_url)}
-            log(f"stored {size}: {json.dumps(timings)}")
-            points.append(point)
+            rows = table_sizes(db_url)
+            log(f"stored: {rows} in {bulk['seconds']} s")
+            points.append({"stored_enquiries": size, "bulk": bulk, "rows": rows})
+            targets.append({"stack": stack, "workspace": workspace, "db_url": db_url, "stored_ids": stored_ids})
+        for target in targets:
+            stack = resources.enter_context(target["stack"])
+            stack.start_broker()
+            stack.start_adapters(REFERENCE_ADAPTERS)
+            target["base_url"] = stack.base_url
+            target["headers"] = auth_headers(target["workspace"].root)
+        log(f"stored: timing {samples} rounds at concurrency 1, sizes {sizes} taking turns")
+        timings = asyncio.run(_timed_calls(targets, Workload.reference(), samples))
+        for point, target, timing in zip(points, targets, timings, strict=True):
+            point["timings"] = timing
+            point["broker_rss_mb"] = target["stack"].broker_memory()["rss_mb"]
+            point["plans"] = explain(target["db_url"])
+            log(f"stored {point['stored_enquiries']}: {json.dumps(timing)}")
     return {"samples": samples, "points": points}
 
 

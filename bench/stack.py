@@ -150,6 +150,36 @@ def cpu_seconds(pid: int) -> float:
     return float(times.user + times.system)
 
 
+class SummaryWatcher:
+    """Which enquiries the broker has logged a signed summary for, read from its log file.
+
+    Lets the latency run learn that a summary exists without asking the broker (a GET every
+    few milliseconds would take the broker's own time from the enquiry being measured).
+    """
+
+    def __init__(self, log_file: Path) -> None:
+        self._file = log_file
+        self._offset = 0
+        self._partial = b""
+        self.done: set[str] = set()
+
+    def poll(self) -> set[str]:
+        with self._file.open("rb") as f:
+            f.seek(self._offset)
+            chunk = f.read()
+        self._offset += len(chunk)
+        lines = (self._partial + chunk).split(b"\n")
+        self._partial = lines.pop()
+        for line in lines:
+            if b'"reply_recorded"' not in line:
+                continue
+            with contextlib.suppress(ValueError):
+                record = json.loads(line)
+                if record.get("summary_version") and record.get("enquiry_id"):
+                    self.done.add(record["enquiry_id"])
+        return self.done
+
+
 # -- processes ------------------------------------------------------------------------------
 
 
@@ -214,6 +244,9 @@ class Stack:
             time.sleep(0.1)
         if waiting:
             raise TimeoutError(f"adapters not consuming within {timeout} s: {sorted(waiting)}")
+
+    def summary_watcher(self) -> SummaryWatcher:
+        return SummaryWatcher(self.workdir / "broker.log")
 
     def broker_memory(self) -> dict[str, float]:
         assert self.broker is not None
