@@ -43,7 +43,7 @@ FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 # searched from the root of the stack down).
 OPERATIONS = [
     ("POST /enquiries (route)", ("create_enquiry",)),
-    ("GET /enquiries/{id}/summary (route; the harness's polling)", ("get_summary",)),
+    ("GET /enquiries/{id}/summary (route; the harness verifying every summary after the run)", ("get_summary",)),
     ("GET /enquiries/{id} (route)", ("get_enquiry",)),
     ("GET /enquiries (route; the harness's completion check)", ("list_enquiries",)),
     ("reply consumer (record_reply)", ("record_reply", "_record", "_dead_letter")),
@@ -174,7 +174,7 @@ class PgWaits(threading.Thread):
         super().__init__(daemon=True)
         self._url = db_url.replace("postgresql+asyncpg", "postgresql")
         self._database = db_url.rsplit("/", 1)[1]
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self.samples: collections.Counter[str] = collections.Counter()
         self.ticks = 0
 
@@ -182,7 +182,7 @@ class PgWaits(threading.Thread):
         import psycopg
 
         with psycopg.connect(self._url, autocommit=True) as c:
-            while not self._stop.wait(0.05):
+            while not self._halt.wait(0.05):
                 self.ticks += 1
                 for state, kind, name in c.execute(
                     "SELECT state, wait_event_type, wait_event FROM pg_stat_activity"
@@ -193,7 +193,7 @@ class PgWaits(threading.Thread):
                     self.samples[label] += 1
 
     def stop(self) -> dict[str, Any]:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=5)
         return {
             "ticks": self.ticks,

@@ -190,6 +190,8 @@ class Stack:
     workdir: Path
     env: dict[str, str]
     port: int = field(default_factory=free_port)
+    # How to start `mash-broker` (bench.whatif starts it through a patching entrypoint).
+    broker_command: list[str] = field(default_factory=lambda: [str(BIN / "mash-broker")])
     broker: subprocess.Popen[bytes] | None = None
     adapters: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[object] = field(default_factory=list)
@@ -201,7 +203,8 @@ class Stack:
     def _spawn(self, args: list[str], log_name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         out = (self.workdir / log_name).open("wb")
         self._logs.append(out)
-        return subprocess.Popen([str(BIN / args[0]), *args[1:]], env=env, stdout=out, stderr=out)
+        command = [*self.broker_command, *args[1:]] if args[0] == "mash-broker" else [str(BIN / args[0]), *args[1:]]
+        return subprocess.Popen(command, env=env, stdout=out, stderr=out)
 
     def migrate(self) -> None:
         run_script(["mash-broker", "migrate"], self.env)
