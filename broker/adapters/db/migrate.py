@@ -25,4 +25,5 @@ def upgrade(database_url: str) -> None:
         path = database_url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(database_url), "head")
+    # "heads": features migrate on their own branches from a shared base (no false ordering).
+    command.upgrade(alembic_config(database_url), "heads")
