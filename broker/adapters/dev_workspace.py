@@ -16,6 +16,7 @@ from adapters.sdk.signing import SigningKey
 from broker.adapters.db.crypto import KeyRing
 
 SAMPLE_AGREEMENTS = Path(__file__).resolve().parents[2] / "agreements" / "documents"
+SAMPLE_RECIPIENTS = Path(__file__).resolve().parents[2] / "agreements" / "recipients"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,14 @@ class DevWorkspace:
 
     def partner_state(self, partner_id: str) -> Path:
         return self.root / "state" / f"{partner_id}.answered.sqlite3"
+
+    @property
+    def recipients_dir(self) -> Path:
+        return self.root / "recipients"
+
+    def service_key(self, service_id: str) -> Path:
+        """A receiving service's key: signs its receipts (`mash-receiver --key`)."""
+        return self.root / "keys" / f"service-{service_id}.pem"
 
 
 def init_workspace(
@@ -97,4 +106,20 @@ def init_workspace(
             if party.get("partner_id") in public:
                 party["public_jwk"] = public[party["partner_id"]]
         (workspace.agreements_dir / template.name).write_text(json.dumps(document, indent=2) + "\n")
+    _render_recipients(workspace, force=force)
     return workspace
+
+
+def _render_recipients(workspace: DevWorkspace, *, force: bool) -> None:
+    """The sample receiving services, each with a fresh key of its own in place of the sample's."""
+    workspace.recipients_dir.mkdir(parents=True, exist_ok=True)
+    for template in sorted(SAMPLE_RECIPIENTS.glob("*.json")):
+        document = json.loads(template.read_text(encoding="utf-8"))
+        document.pop("$schema", None)
+        path = workspace.service_key(document["service_id"])
+        key = SigningKey.generate() if force or not path.exists() else SigningKey.from_pem_file(path, None)
+        if force or not path.exists():
+            key.write_pem_file(path, None)
+        jwk = key.public_jwk()
+        document["public_jwk"] = {"kty": jwk["kty"], "crv": jwk["crv"], "x": jwk["x"]}
+        (workspace.recipients_dir / template.name).write_text(json.dumps(document, indent=2) + "\n")
