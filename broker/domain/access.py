@@ -17,7 +17,8 @@ MASH_MANAGER = "mash_manager"
 AUDITOR = "auditor"
 ADMIN = "admin"
 SERVICE_PREFIX = "service:"
-KNOWN_ROLES = frozenset({SCREENING_OFFICER, MASH_MANAGER, AUDITOR, ADMIN})
+SOCIAL_WORKER = "social_worker"  # an allocated worker: sees the contacts routed to them
+KNOWN_ROLES = frozenset({SCREENING_OFFICER, MASH_MANAGER, AUDITOR, ADMIN, SOCIAL_WORKER})
 
 
 class Denied(DomainError):
@@ -100,3 +101,78 @@ def authorize_audit(principal: Principal) -> None:
     if not (principal.has(AUDITOR) or principal.has(ADMIN)):
         raise Forbidden("reading the audit log needs the auditor or admin role",
                         actor=principal.subject, action="read_audit")
+
+
+# --- The front door: contacts, screening, decisions (broker/domain/contact.py) ---------------
+
+
+def _staff(principal: Principal) -> bool:
+    return principal.has(SCREENING_OFFICER) or principal.has(MASH_MANAGER)
+
+
+def authorize_record_contact(principal: Principal) -> None:
+    """Screening officers and managers record contacts."""
+    if not _staff(principal):
+        raise Forbidden("recording a contact needs the screening_officer or mash_manager role",
+                        actor=principal.subject, action="record_contact")
+
+
+def authorize_propose(principal: Principal) -> None:
+    """Screening officers (and managers) propose a rating."""
+    if not _staff(principal):
+        raise Forbidden("proposing a rating needs the screening_officer or mash_manager role",
+                        actor=principal.subject, action="propose_brag")
+
+
+def authorize_manager_step(principal: Principal, action: str) -> None:
+    """Sanctioning, re-rating, closing, opening an enquiry from a contact and deciding are the
+    MASH manager's."""
+    if not principal.has(MASH_MANAGER):
+        raise Forbidden(f"{action.replace('_', ' ')} needs the mash_manager role",
+                        actor=principal.subject, action=action)
+
+
+def authorize_contact_list(principal: Principal) -> None:
+    """The front-door queue: officers, managers and auditors."""
+    if not (_staff(principal) or principal.has(AUDITOR)):
+        raise Forbidden("listing contacts needs the screening_officer, mash_manager or auditor role",
+                        actor=principal.subject, action="list_contacts")
+
+
+def authorize_contact_read(principal: Principal, contact_id: str, allocated_worker_id: str | None) -> bool:
+    """May read the contact; returns whether the referrer's identity may be shown.
+
+    Officers and managers see everything; the allocated social worker sees the contacts routed
+    to them (referrer included: they follow it up); auditors see the record without the
+    referrer's identity; anyone else is told there is no such contact (404).
+    """
+    if _staff(principal):
+        return True
+    if principal.has(SOCIAL_WORKER) and allocated_worker_id is not None and principal.subject == allocated_worker_id:
+        return True
+    if principal.has(AUDITOR):
+        return False
+    raise NotVisible("no such contact", actor=principal.subject, action="read_contact", enquiry_id=None)
+
+
+def authorize_feedback(principal: Principal, contact_id: str) -> None:
+    """The referrer's feedback is given by MASH staff (officers and managers)."""
+    if not _staff(principal):
+        raise NotVisible("no such contact", actor=principal.subject, action="read_feedback")
+
+
+def authorize_decision_read(principal: Principal, contact_id: str) -> None:
+    """The signed decision record: managers, officers and auditors (it is the record)."""
+    if not (_staff(principal) or principal.has(AUDITOR)):
+        raise NotVisible("no such contact", actor=principal.subject, action="read_decision")
+
+
+def authorize_notifications(principal: Principal) -> str | None:
+    """Managers and auditors see every notification; a social worker their own (returns the
+    recipient to restrict to)."""
+    if principal.has(MASH_MANAGER) or principal.has(AUDITOR):
+        return None
+    if principal.has(SOCIAL_WORKER) or principal.has(SCREENING_OFFICER):
+        return principal.subject
+    raise Forbidden("reading notifications needs a staff role", actor=principal.subject,
+                    action="read_notifications")

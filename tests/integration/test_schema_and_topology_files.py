@@ -16,6 +16,7 @@ from broker.adapters.agreements_fs import DirectoryAgreements
 from broker.adapters.rabbitmq_access import access_definitions
 from broker.adapters.db.engine import sync_url
 import broker.adapters.db.audit_store  # noqa: F401 - registers the audit tables on the metadata
+import broker.adapters.db.front_door_tables  # noqa: F401 - registers the front door's tables
 from broker.adapters.db.tables import metadata
 from broker.config import Settings
 
