@@ -103,6 +103,7 @@ class EnquiryRepository:
             "reason": r.reason,
             "late": r.late,
             "replied_at": r.reply.replied_at if r.reply else None,
+            "reply_brag": r.reply.brag.value if r.reply and r.reply.brag else None,
             "chased_at": r.chased_at,
             "purged_at": r.purged_at,
             "retain_until": None,  # set by add(), from the enquiry's opening

@@ -73,6 +73,7 @@ partner_requests = Table(
     Column("purged_at", TZ),
     Column("reply", Text),  # sealed
     Column("reply_jws", Text),  # sealed
+    Column("reply_brag", String(8)),  # the partner's own rating, plain for reports (not personal data)
     UniqueConstraint("enquiry_id", "partner_id", name="uq_partner_requests_enquiry_partner"),
     Index("ix_partner_requests_retain_until", "retain_until"),
 )
