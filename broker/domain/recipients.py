@@ -40,7 +40,7 @@ DECISION_OUTCOMES = (
     "section_47_strategy_discussion",
     "early_help",
     "supporting_families",
-    "universal_services",
+    "universal_services_advice",
     "no_further_action",
 )
 
@@ -56,8 +56,8 @@ CONSENT_KEYS = ("status", "given_by", "reason", "lawful_basis", "family_informed
                 "family_informed_reason", "decided_at")
 PARTNER_KEYS = ("partner_id", "partner_name", "request_id", "categories_requested", "agreement",
                 "outcome", "late", "replied_at", "brag", "findings", "declined_reason", "purged_at")
-DECISION_KEYS = ("decision_id", "enquiry_id", "contact_id", "outcome", "rationale", "decided_by",
-                 "decided_at", "sanctioned_by", "next_steps")
+DECISION_KEYS = ("decision_id", "contact_id", "enquiry_id", "summary_id", "summary_sha256", "brag",
+                 "outcome", "rationale", "decided_by", "decided_at")
 CONTACT_KEYS = ("contact_id", "received_at", "reason", "concerns", "brag", "screening", "subjects")
 
 # Name parts are searched for only in free text (a surname shared with the family must not

@@ -17,6 +17,7 @@ from broker.adapters.rabbitmq_access import access_definitions
 from broker.adapters.db.engine import sync_url
 import broker.adapters.db.audit_store  # noqa: F401 - registers the audit tables on the metadata
 import broker.adapters.db.front_door_tables  # noqa: F401 - registers the front door's tables
+import broker.adapters.db.delivery_tables  # noqa: F401 - registers the delivery tables
 from broker.adapters.db.tables import metadata
 from broker.config import Settings
 

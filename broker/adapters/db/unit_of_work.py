@@ -8,6 +8,12 @@ from types import TracebackType
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from broker.adapters.db.audit_store import AuditRepository
+from broker.adapters.db.contacts_repository import (
+    ContactRepository,
+    DecisionRepository,
+    FeedbackRepository,
+    NotificationRepository,
+)
 from broker.adapters.db.crypto import RowCipher
 from broker.adapters.db.engine import is_sqlite
 from broker.adapters.db.outbox import OutboxRepository
@@ -20,6 +26,10 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     rejections: RejectionRepository
     audit: AuditRepository
+    contacts: ContactRepository
+    decisions: DecisionRepository
+    feedback: FeedbackRepository
+    notifications: NotificationRepository
 
     def __init__(self, engine: AsyncEngine, cipher: RowCipher, *,
                  writer_lock: asyncio.Lock | None = None) -> None:
@@ -50,6 +60,10 @@ class SqlUnitOfWork:
             c, skip_locked=not is_sqlite(str(self._engine.url)), cipher=self._cipher
         )
         self.rejections = RejectionRepository(c)
+        self.contacts = ContactRepository(c, self._cipher)
+        self.decisions = DecisionRepository(c, self._cipher)
+        self.feedback = FeedbackRepository(c)
+        self.notifications = NotificationRepository(c, self._cipher)
         self.audit = AuditRepository(c)
         return self
 

@@ -7,6 +7,7 @@ from sqlalchemy import engine_from_config, pool
 
 import broker.adapters.db.audit_store  # noqa: F401 - registers the audit tables on the metadata
 import broker.adapters.db.front_door_tables  # noqa: F401 - registers the front door's tables
+import broker.adapters.db.delivery_tables  # noqa: F401 - registers the delivery tables
 from broker.adapters.db.tables import metadata
 
 config = context.config
