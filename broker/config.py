@@ -36,6 +36,14 @@ class Timescales(BaseModel):
         return self
 
 
+class FrontDoor(BaseModel):
+    """The front door: timescales and working calendars per authority, and the case system."""
+
+    config_file: Path | None = None  # default: deploy/config/front_door.json (timescales, calendars)
+    authority: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")  # default: the file's
+    allocations_file: Path | None = None  # the reference case system; default: adapters/synthetic/allocations.json
+
+
 class Signing(BaseModel):
     key_file: Path | None = None  # default: <dev_dir>/keys/broker.pem
     passphrase: SecretStr | None = None
@@ -82,6 +90,7 @@ class Settings(BaseSettings):
     data_keys: Path | None = None  # AES-GCM key ring for data at rest; default <dev_dir>/keys/data-keys.json
     auth: Auth = Auth()
     timescales: Timescales = Timescales()
+    front_door: FrontDoor = FrontDoor()
     default_purpose: str = "mash-safeguarding-enquiry"
     relay_poll_s: float = Field(default=0.5, gt=0)
     relay_batch: int = Field(default=100, ge=1, le=5000)
@@ -99,6 +108,11 @@ class Settings(BaseSettings):
     open_rate_burst: int = Field(default=20, ge=1)
     host: str = "127.0.0.1"
     port: int = 8000
+    web_csrf_key: SecretStr | None = Field(
+        default=None,
+        description="key for the web UI's CSRF tokens; set the same value on every process serving /ui "
+        "(default: a random key per process, so forms opened before a restart must be reloaded)",
+    )
 
     @property
     def uses_amqp(self) -> bool:

@@ -21,6 +21,7 @@ from broker.service.audit_trail import access_denied
 from broker.domain.errors import DomainError
 from broker.entrypoints.api.limits import BodyLimits, RateLimiter
 from broker.entrypoints.api.routes import router
+from broker.entrypoints.web import mount_web
 
 log = structlog.get_logger("mash.http")
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     limits = settings or (broker.settings if broker is not None else Settings())
     app.add_middleware(BodyLimits, max_bytes=limits.max_body_bytes, max_depth=limits.max_json_depth)
     app.state.open_rate = RateLimiter(per_minute=limits.open_rate_per_minute, burst=limits.open_rate_burst)
+    mount_web(app, limits)  # the staff UI under /ui; `/` redirects there
     if broker is not None:
         app.state.broker = broker  # served as given, with or without a lifespan run
 
