@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from pydantic import ValidationError
 
 from adapters.sdk.signing import SignatureInvalid, key_set, verify
-from broker.domain.access import Principal
+from broker.domain.access import MASH_MANAGER, Principal
 from broker.domain.enquiry import Enquiry, EnquiryState, RequestStatus
 from broker.entrypoints.api.routes import _command
 from broker.entrypoints.api.schemas import EnquiryCreate
@@ -104,13 +104,20 @@ CONSENT_STATUSES = (
 )
 
 
-def _form_context(form: dict[str, str] | None = None, errors: list[str] | None = None) -> dict[str, Any]:
-    return {"form": form or {}, "errors": errors or [], "consent_statuses": CONSENT_STATUSES}
+def consent_choices(principal: Principal) -> tuple[tuple[str, str], ...]:
+    """Proceeding without consent is a manager's decision (access.authorize_open): officers are
+    offered "given" only; the service refuses anything else from them anyway (403)."""
+    return CONSENT_STATUSES if principal.has(MASH_MANAGER) else CONSENT_STATUSES[:1]
+
+
+def _form_context(principal: Principal, form: dict[str, str] | None = None,
+                  errors: list[str] | None = None) -> dict[str, Any]:
+    return {"form": form or {}, "errors": errors or [], "consent_statuses": consent_choices(principal)}
 
 
 @router.get("/ui/enquiries/new", response_class=HTMLResponse, include_in_schema=False)
 async def new_enquiry_page(request: Request, principal: UiPrincipal) -> Response:
-    return render(request, "enquiry_new.html", _form_context(), principal)
+    return render(request, "enquiry_new.html", _form_context(principal), principal)
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -166,10 +173,10 @@ async def open_enquiry_form(request: Request, principal: UiPrincipal) -> Respons
         body = EnquiryCreate.model_validate(enquiry_body(form, principal, broker.clock.now()))
         command = _command(body, broker, None, principal)
     except ValidationError as error:
-        return render(request, "enquiry_new.html", _form_context(form, validation_messages(error)),
+        return render(request, "enquiry_new.html", _form_context(principal, form, validation_messages(error)),
                       principal, status=422)
     except ValueError as error:  # DomainError: identifiers, consent shape
-        return render(request, "enquiry_new.html", _form_context(form, [str(error)]), principal, status=422)
+        return render(request, "enquiry_new.html", _form_context(principal, form, [str(error)]), principal, status=422)
     too_soon = request.app.state.open_rate.take(principal.subject)
     if too_soon:
         return problem_page(request, 429, "Too many enquiries",
