@@ -24,6 +24,7 @@ from broker.adapters.auth import TokenVerifier
 from broker.adapters.clock import SystemClock
 from broker.adapters.db.crypto import KeyRing, RowCipher
 from broker.adapters.db.engine import is_sqlite, make_engine
+from broker.adapters.db.timeliness_queries import TimelinessQueries
 from broker.adapters.db.unit_of_work import SqlUnitOfWork
 from broker.adapters.db.views import Views
 from broker.adapters.messaging.relay import OutboxRelay
@@ -33,6 +34,8 @@ from broker.config import Settings
 from broker.adapters.process_lock import ProcessLock
 from broker.adapters.rabbitmq_access import partner_of_user
 from broker.domain.audit import AuditEntry, Checkpoint
+from broker.domain.access import Principal
+from broker.domain.timeliness import Period, TimelinessReport
 from broker.service.audit import write_checkpoint
 from broker.service.chase import chase_drifting
 from broker.service.dead_letters import record_dead_letter
@@ -41,6 +44,7 @@ from broker.service.open_enquiry import OpenEnquiry, Opened, open_enquiry
 from broker.service.ports import Clock
 from broker.service.record_reply import ReplyResult, record_reply
 from broker.service.retention import purge_expired
+from broker.service.timeliness import read_timeliness
 
 log = structlog.get_logger("mash.broker")
 
@@ -127,6 +131,13 @@ class Broker:
     async def close_overdue(self) -> int:
         return await close_overdue(
             uow_factory=self.uow, signer=self.signer, clock=self.clock, new_id=self.new_id
+        )
+
+    async def timeliness_report(self, principal: Principal, period: Period) -> TimelinessReport:
+        """The timeliness and thresholds report for a period (managers and auditors)."""
+        return await read_timeliness(
+            TimelinessQueries(self.engine), principal, period=period, now=self.clock.now(),
+            timescales=self.settings.timescales.table(),
         )
 
     async def chase_drifting(self) -> int:

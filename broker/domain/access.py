@@ -106,6 +106,14 @@ def authorize_audit(principal: Principal) -> None:
 # --- The front door: contacts, screening, decisions (broker/domain/contact.py) ---------------
 
 
+def authorize_reports(principal: Principal) -> None:
+    """The timeliness and thresholds reports (counts, times, ratings and outcomes; no
+    personal data) are for managers and auditors."""
+    if not (principal.has(MASH_MANAGER) or principal.has(AUDITOR)):
+        raise Forbidden("reading the timeliness reports needs the mash_manager or auditor role",
+                        actor=principal.subject, action="read_reports")
+
+
 def _staff(principal: Principal) -> bool:
     return principal.has(SCREENING_OFFICER) or principal.has(MASH_MANAGER)
 

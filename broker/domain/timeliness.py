@@ -28,16 +28,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from broker.domain.brag import DEFAULT_TIMESCALES, Brag
+from broker.domain.decision import Outcome
 
 ENQUIRY_STATES: tuple[str, ...] = ("opened", "refused", "dispatched", "complete", "partial")
 BRAGS: tuple[Brag, ...] = (Brag.BLUE, Brag.GREEN, Brag.AMBER, Brag.RED)
 
-SECTION_47 = "section_47"
-SECTION_17 = "section_17"
-EARLY_HELP = "early_help"
-SUPPORTING_FAMILIES = "supporting_families"
-UNIVERSAL_SERVICES = "universal_services"
-NO_FURTHER_ACTION = "no_further_action"
+SECTION_47 = Outcome.SECTION_47_STRATEGY_DISCUSSION.value
+SECTION_17 = Outcome.SECTION_17_ASSESSMENT.value
+EARLY_HELP = Outcome.EARLY_HELP.value
+SUPPORTING_FAMILIES = Outcome.SUPPORTING_FAMILIES.value
+UNIVERSAL_SERVICES = Outcome.UNIVERSAL_SERVICES_ADVICE.value
+NO_FURTHER_ACTION = Outcome.NO_FURTHER_ACTION.value
 OUTCOMES: tuple[str, ...] = (
     SECTION_47, SECTION_17, EARLY_HELP, SUPPORTING_FAMILIES, UNIVERSAL_SERVICES, NO_FURTHER_ACTION,
 )

@@ -13,6 +13,9 @@ from broker.domain.timeliness import (
     BRAGS,
     ENQUIRY_STATES,
     OUTCOMES,
+    EARLY_HELP as EH,
+    SECTION_17 as S17,
+    SECTION_47 as S47,
     ContactRecord,
     DecisionRecord,
     EnquiryRecord,
@@ -55,8 +58,8 @@ def test_worked_example_counts_each_figure() -> None:
         ],
         contacts=[ContactRecord("c1", T0 - 1 * H, Brag.RED, T0 + 3 * H, "e1")],
         decisions=[
-            DecisionRecord("d1", "section_47", T0 + 2 * H, contact_id="c1"),  # 3 h after receipt: met
-            DecisionRecord("d2", "early_help", T0 + 30 * H, enquiry_id="e2"),  # amber 24 h: missed
+            DecisionRecord("d1", S47, T0 + 2 * H, contact_id="c1"),  # 3 h after receipt: met
+            DecisionRecord("d2", EH, T0 + 30 * H, enquiry_id="e2"),  # amber 24 h: missed
         ],
     )
     report = timeliness_report(data, period=Period(), now=T0 + 100 * H, timescales=TIMESCALES)
@@ -78,15 +81,15 @@ def test_worked_example_counts_each_figure() -> None:
 
     police = report.rating("police")
     assert police is not None
-    assert police.counts[Brag.RED] == {"section_47": 1}
-    assert police.counts[Brag.GREEN] == {"early_help": 1}
+    assert police.counts[Brag.RED] == {S47: 1}
+    assert police.counts[Brag.GREEN] == {EH: 1}
     assert (police.compared, police.on_usual_route, police.on_usual_route_pct) == (2, 2, 100.0)
     health_rating = report.rating("health")
     assert health_rating is not None
-    assert health_rating.counts[Brag.AMBER] == {"section_47": 1}  # rated amber, the manager chose s47
+    assert health_rating.counts[Brag.AMBER] == {S47: 1}  # rated amber, the manager chose s47
     assert (health_rating.compared, health_rating.on_usual_route_pct) == (1, 0.0)
     mash = report.rating("mash")
-    assert mash is not None and mash.counts[Brag.RED] == {"section_47": 1} and mash.counts[Brag.AMBER] == {"early_help": 1}
+    assert mash is not None and mash.counts[Brag.RED] == {S47: 1} and mash.counts[Brag.AMBER] == {EH: 1}
     # The contact's rating counts once, not again for the enquiry made from it.
     assert mash.distribution == {Brag.BLUE: 0, Brag.GREEN: 1, Brag.AMBER: 1, Brag.RED: 1}
 
@@ -95,7 +98,7 @@ def test_enquiry_without_a_contact_uses_its_opening_and_the_timescale_table() ->
     """With no contact, the clock starts when the enquiry opened and the BRAG's timescale sets the due time."""
     data = TimelinessData(
         enquiries=[enquiry("e1", brag=Brag.RED, hours=4)],
-        decisions=[DecisionRecord("d1", "section_47", T0 + 4 * H, enquiry_id="e1")],
+        decisions=[DecisionRecord("d1", S47, T0 + 4 * H, enquiry_id="e1")],
     )
     exactly_on_time = timeliness_report(data, period=Period(), now=T0, timescales=TIMESCALES)
     assert exactly_on_time.decision_timeliness(Brag.RED).met == 1
@@ -107,7 +110,7 @@ def test_period_is_half_open_and_anchors_each_figure() -> None:
     """Enquiries count by opening, decisions by when they were made; the end is exclusive."""
     data = TimelinessData(
         enquiries=[enquiry("e1"), enquiry("e2", opened=T0 + 48 * H)],
-        decisions=[DecisionRecord("d1", "section_17", T0 + 48 * H, enquiry_id="e1")],
+        decisions=[DecisionRecord("d1", S17, T0 + 48 * H, enquiry_id="e1")],
     )
     first_day = timeliness_report(data, period=Period(T0, T0 + 24 * H), now=T0, timescales=TIMESCALES)
     assert first_day.enquiries_total == 1
