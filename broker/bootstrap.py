@@ -7,6 +7,7 @@ import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -45,6 +46,9 @@ from broker.service.ports import Clock
 from broker.service.record_reply import ReplyResult, record_reply
 from broker.service.retention import purge_expired
 from broker.service.timeliness import read_timeliness
+
+if TYPE_CHECKING:
+    from broker.service.front_door import FrontDoor
 
 log = structlog.get_logger("mash.broker")
 
@@ -94,6 +98,16 @@ class Broker:
             chase_share=self.settings.chase_share,
             on_commit=self.relay.wake if self.relay else (lambda: None),
         )
+
+    @property
+    def front_door(self) -> FrontDoor:
+        """The front door's use cases (contacts, screening, decisions, feedback), built once."""
+        from broker.front_door_bootstrap import build_front_door
+
+        built = self.__dict__.get("_front_door")
+        if built is None:
+            built = self.__dict__["_front_door"] = build_front_door(self)
+        return built  # type: ignore[no-any-return]
 
     def accepting(self) -> float:
         """0 when new enquiries are accepted; otherwise seconds to wait (back-pressure)."""
