@@ -23,6 +23,7 @@ from adapters.sdk.transport.topology import Topology
 from broker.adapters.agreements_fs import DirectoryAgreements
 from broker.adapters.auth import TokenVerifier
 from broker.adapters.clock import SystemClock
+from broker.adapters.delivery_desk import DeliveryDesk, load_directory, policy_from
 from broker.adapters.db.crypto import KeyRing, RowCipher
 from broker.adapters.db.engine import is_sqlite, make_engine
 from broker.adapters.db.timeliness_queries import TimelinessQueries
@@ -74,6 +75,7 @@ class Broker:
     cipher: RowCipher
     bus: InProcessBus | None = None
     relay: OutboxRelay | None = None
+    deliveries: DeliveryDesk | None = None  # downstream delivery to receiving services
     embedded_adapters: list[AdapterRunner] = field(default_factory=list)
     _writer_lock: asyncio.Lock | None = None
     _singleton: ProcessLock | None = None
@@ -182,6 +184,8 @@ class Broker:
                 if self.settings.chase_share:
                     await self.chase_drifting()
                 await self.purge_expired()
+                if self.deliveries is not None:
+                    await self.deliveries.sweep()  # re-send unacknowledged views, retry webhooks
                 await self.write_audit_checkpoint()
             except asyncio.CancelledError:
                 raise
@@ -201,6 +205,8 @@ class Broker:
         )
         await self.transport.consume(self.topology.replies_queue, reply_handler(self.record_reply))
         await self.transport.consume(self.topology.dead_letter_queue, reply_handler(self._dead_letter))
+        if self.deliveries is not None and self.topology.services:
+            await self.transport.consume(self.topology.receipts_queue, self.deliveries.on_receipt_message)
         if self.bus is not None:
             # The in-process queues were empty at start: send again what is still awaited.
             async with self.uow() as uow:
@@ -257,6 +263,8 @@ class Broker:
         self._tasks.clear()
         for transport in self._adapter_transports:
             await transport.close()
+        if self.deliveries is not None:
+            await self.deliveries.close()
         await self.transport.close()
         await self.engine.dispose()
         if self._singleton is not None:
@@ -274,10 +282,14 @@ def build_broker(
     agreements = DirectoryAgreements.load(settings.agreements_path)
     passphrase = settings.signing.passphrase.get_secret_value() if settings.signing.passphrase else None
     signer = BrokerSigner.from_file(settings.key_path, passphrase)
+    directory = load_directory(
+        settings, known_categories=frozenset(c for a in agreements.all() for c in a.data_categories)
+    )
     topology = Topology(
         partners=agreements.partner_ids(),
         delivery_limit=settings.amqp.delivery_limit,
         queue_max_length=settings.amqp.queue_max_length,
+        services=directory.ids(),
     )
     bus = None
     transport: Transport
@@ -295,7 +307,7 @@ def build_broker(
         transport = InProcessTransport(bus)
     engine = make_engine(settings.database_url)
     cipher = RowCipher(KeyRing.load(settings.data_keys_path))
-    return Broker(
+    broker = Broker(
         settings=settings,
         engine=engine,
         signer=signer,
@@ -318,3 +330,10 @@ def build_broker(
         _writer_lock=asyncio.Lock() if is_sqlite(settings.database_url) else None,
         _singleton=ProcessLock.for_sqlite(settings.database_url),
     )
+    broker.deliveries = DeliveryDesk(
+        directory=directory, policy=policy_from(settings), uow_factory=broker.uow,
+        signer=signer, clock=broker.clock, new_id=new_id, user_prefix=settings.amqp.user_prefix,
+        require_user_id=settings.amqp.require_user_id,
+        wake_relay=lambda: broker.relay.wake() if broker.relay else None,
+    )
+    return broker

@@ -76,6 +76,16 @@ class Amqp(BaseModel):
     require_user_id: bool = False  # replies must carry the partner's validated AMQP user_id
 
 
+class Delivery(BaseModel):
+    """Downstream delivery to receiving services (MASH_DELIVERY__*)."""
+
+    ack_timeout: dt.timedelta = dt.timedelta(hours=1)  # re-send a view not acknowledged by then
+    max_sends: int = Field(default=3, ge=1, le=50)  # then it is shown undelivered
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_backoff_base_s: float = Field(default=2.0, gt=0)
+    webhook_backoff_max_s: float = Field(default=600.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MASH_", env_nested_delimiter="__", extra="ignore", case_sensitive=False
@@ -86,6 +96,8 @@ class Settings(BaseSettings):
     amqp_url: SecretStr | None = None
     amqp: Amqp = Amqp()
     agreements_dir: Path | None = None  # default: <dev_dir>/agreements
+    recipients_dir: Path | None = None  # receiving services; default: <dev_dir>/recipients
+    delivery: Delivery = Delivery()
     signing: Signing = Signing()
     data_keys: Path | None = None  # AES-GCM key ring for data at rest; default <dev_dir>/keys/data-keys.json
     auth: Auth = Auth()
@@ -139,6 +151,10 @@ class Settings(BaseSettings):
     def agreements_path(self) -> Path:
         assert self.agreements_dir is not None
         return self.agreements_dir
+
+    @property
+    def recipients_path(self) -> Path:
+        return self.recipients_dir if self.recipients_dir is not None else self.dev_dir / "recipients"
 
     @property
     def data_keys_path(self) -> Path:

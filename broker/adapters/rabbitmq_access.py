@@ -38,6 +38,20 @@ def partner_of_user(prefix: str, user: str) -> str | None:
     return user[len(start):] if user.startswith(start) else None
 
 
+def service_user(prefix: str, service_id: str) -> str:
+    return f"{prefix}-service-{service_id}"
+
+
+def service_of_user(prefix: str, user: str) -> str | None:
+    start = f"{prefix}-service-"
+    return user[len(start):] if user.startswith(start) else None
+
+
+def _users(topology: Topology, prefix: str) -> list[str]:
+    return ([broker_user(prefix)] + [partner_user(prefix, p) for p in topology.partners]
+            + [service_user(prefix, s) for s in topology.services])
+
+
 def password_hash(password: str, salt: bytes | None = None) -> str:
     """RabbitMQ's salted SHA-256 password hash (base64 of salt + SHA-256(salt + password))."""
     salt = salt if salt is not None else secrets.token_bytes(4)
@@ -55,7 +69,7 @@ def access_definitions(
     definitions. Without passwords the users have none (set them with `rabbitmq apply`, or
     authenticate with client certificates, EXTERNAL)."""
     passwords = passwords or {}
-    users = [broker_user(prefix)] + [partner_user(prefix, p) for p in topology.partners]
+    users = _users(topology, prefix)
     definitions = topology.definitions(vhost)
     definitions["users"] = [
         {
@@ -79,13 +93,22 @@ def access_definitions(
             "read": _exact(topology.request_queue(p)),
         }
         for p in topology.partners
+    ] + [
+        # A receiving service reads its own views queue and publishes receipts: nothing else.
+        {
+            "user": service_user(prefix, s),
+            "vhost": vhost,
+            "configure": "^$",
+            "write": _exact(topology.receipts_exchange),
+            "read": _exact(topology.service_queue(s)),
+        }
+        for s in topology.services
     ]
     return definitions
 
 
 def generate_passwords(topology: Topology, prefix: str) -> dict[str, str]:
-    users = [broker_user(prefix)] + [partner_user(prefix, p) for p in topology.partners]
-    return {user: secrets.token_urlsafe(24) for user in users}
+    return {user: secrets.token_urlsafe(24) for user in _users(topology, prefix)}
 
 
 def apply_definitions(definitions: dict[str, Any], *, rabbitmqctl: str = "rabbitmqctl") -> None:

@@ -15,6 +15,7 @@ class Topology:
     prefix: str = "mash"
     delivery_limit: int = 5
     queue_max_length: int = 100_000
+    services: tuple[str, ...] = ()  # receiving services: a views queue each, and the receipts queue
 
     @property
     def requests_exchange(self) -> str:
@@ -39,8 +40,24 @@ class Topology:
     def request_queue(self, partner_id: str) -> str:
         return f"{self.prefix}.partner.{partner_id}.requests"
 
+    @property
+    def deliveries_exchange(self) -> str:
+        return f"{self.prefix}.deliveries"
+
+    @property
+    def receipts_exchange(self) -> str:
+        return f"{self.prefix}.receipts"
+
+    @property
+    def receipts_queue(self) -> str:
+        return f"{self.prefix}.broker.receipts"
+
+    def service_queue(self, service_id: str) -> str:
+        return f"{self.prefix}.service.{service_id}.views"
+
     def exchange_name(self, logical: str) -> str:
-        return {"requests": self.requests_exchange, "replies": self.replies_exchange}[logical]
+        return {"requests": self.requests_exchange, "replies": self.replies_exchange,
+                "deliveries": self.deliveries_exchange, "receipts": self.receipts_exchange}[logical]
 
     def queue_arguments(self) -> dict[str, Any]:
         """Quorum, bounded, dead-lettered at least once after an explicit delivery limit.
@@ -73,6 +90,12 @@ class Topology:
         ]
         rows.append((self.replies_queue, self.replies_exchange, REPLY_ROUTING_KEY, self.queue_arguments()))
         rows.append((self.dead_letter_queue, self.dead_letter_exchange, "", self.dead_letter_queue_arguments()))
+        if self.services:
+            rows.extend(
+                (self.service_queue(s), self.deliveries_exchange, s, self.queue_arguments())
+                for s in self.services
+            )
+            rows.append((self.receipts_queue, self.receipts_exchange, REPLY_ROUTING_KEY, self.queue_arguments()))
         return rows
 
     def exchanges(self) -> list[tuple[str, str]]:
@@ -80,7 +103,10 @@ class Topology:
             (self.requests_exchange, "direct"),
             (self.replies_exchange, "direct"),
             (self.dead_letter_exchange, "fanout"),
-        ]
+        ] + (
+            [(self.deliveries_exchange, "direct"), (self.receipts_exchange, "direct")]
+            if self.services else []
+        )
 
     def definitions(self, vhost: str = "/") -> dict[str, Any]:
         """RabbitMQ definitions (importable with `rabbitmqctl import_definitions`)."""

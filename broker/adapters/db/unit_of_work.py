@@ -15,6 +15,7 @@ from broker.adapters.db.contacts_repository import (
     NotificationRepository,
 )
 from broker.adapters.db.crypto import RowCipher
+from broker.adapters.db.deliveries_repository import DeliveryRepository
 from broker.adapters.db.engine import is_sqlite
 from broker.adapters.db.outbox import OutboxRepository
 from broker.adapters.db.repository import EnquiryRepository, RejectionRepository, SummaryRepository
@@ -26,6 +27,7 @@ class SqlUnitOfWork:
     outbox: OutboxRepository
     rejections: RejectionRepository
     audit: AuditRepository
+    deliveries: DeliveryRepository
     contacts: ContactRepository
     decisions: DecisionRepository
     feedback: FeedbackRepository
@@ -64,6 +66,9 @@ class SqlUnitOfWork:
         self.decisions = DecisionRepository(c, self._cipher)
         self.feedback = FeedbackRepository(c)
         self.notifications = NotificationRepository(c, self._cipher)
+        self.deliveries = DeliveryRepository(
+            c, self._cipher, skip_locked=not is_sqlite(str(self._engine.url))
+        )
         self.audit = AuditRepository(c)
         return self
 

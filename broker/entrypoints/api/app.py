@@ -21,6 +21,7 @@ from broker.service.audit_trail import access_denied
 from broker.domain.errors import DomainError
 from broker.entrypoints.api.limits import BodyLimits, RateLimiter
 from broker.entrypoints.api.routes import router
+from broker.entrypoints.api.deliveries import router as deliveries_router
 from broker.entrypoints.api.reports_routes import router as reports_router
 from broker.entrypoints.web import mount_web
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         lifespan=lifespan,
     )
     app.include_router(router)
+    app.include_router(deliveries_router)
     app.include_router(reports_router)
     limits = settings or (broker.settings if broker is not None else Settings())
     app.add_middleware(BodyLimits, max_bytes=limits.max_body_bytes, max_depth=limits.max_json_depth)
