@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from broker.domain.brag import DEFAULT_TIMESCALES, Brag
 from broker.domain.decision import Outcome
+from broker.domain.errors import DomainError
 
 ENQUIRY_STATES: tuple[str, ...] = ("opened", "refused", "dispatched", "complete", "partial")
 BRAGS: tuple[Brag, ...] = (Brag.BLUE, Brag.GREEN, Brag.AMBER, Brag.RED)
@@ -109,6 +110,33 @@ class Period:
         if self.start is not None and moment < self.start:
             return False
         return self.end is None or moment < self.end
+
+
+class InvalidPeriod(DomainError):
+    """A period that cannot be read; the message says which end and why."""
+
+
+def parse_moment(value: str | None, name: str) -> dt.datetime | None:
+    """A date (YYYY-MM-DD: midnight UTC) or an ISO 8601 date-time (UTC when it names no zone)."""
+    if value is None or value.strip() == "":
+        return None
+    value = value.strip()
+    try:
+        if len(value) == 10:
+            day = dt.date.fromisoformat(value)
+            return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidPeriod(f"{name} is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def parse_period(start: str | None, end: str | None) -> Period:
+    """[start, end) from two optional texts; an end before the start is refused."""
+    begins, ends = parse_moment(start, "start"), parse_moment(end, "end")
+    if begins is not None and ends is not None and ends < begins:
+        raise InvalidPeriod("the period ends before it starts (end is before start)")
+    return Period(begins, ends)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,14 +8,13 @@ Managers and auditors only (403 otherwise, recorded in the audit log).
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
-from broker.domain.timeliness import Period, TimelinessReport, report_rows
+from broker.domain.timeliness import Period, TimelinessReport, parse_period, report_rows
 from broker.entrypoints.api.deps import BrokerDep, PrincipalDep
 from broker.entrypoints.api.schemas import Problem
 from broker.entrypoints.web.report_charts import render_chart
@@ -44,27 +43,6 @@ EndQuery = Annotated[
 ]
 
 
-def parse_moment(value: str | None, name: str) -> dt.datetime | None:
-    """A date (midnight UTC) or an ISO 8601 date-time (UTC when it names no zone)."""
-    if value is None or value == "":
-        return None
-    try:
-        if len(value) == 10:
-            day = dt.date.fromisoformat(value)
-            return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(422, f"{name} is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
-def parse_period(start: str | None, end: str | None) -> Period:
-    begins, ends = parse_moment(start, "start"), parse_moment(end, "end")
-    if begins is not None and ends is not None and ends < begins:
-        raise HTTPException(422, "the period ends before it starts (end is before start)")
-    return Period(begins, ends)
-
-
 def csv_cell(value: str) -> str:
     """A cell a spreadsheet will not run as a formula: one starting with = + - @ (or a tab
     or carriage return) is prefixed with a single quote (OWASP CSV injection)."""
@@ -80,7 +58,7 @@ def report_csv(report: TimelinessReport) -> str:
     return out.getvalue()
 
 
-def _filename(period: Period) -> str:
+def filename(period: Period) -> str:
     start = period.start.strftime("%Y%m%dT%H%M%SZ") if period.start else "beginning"
     end = period.end.strftime("%Y%m%dT%H%M%SZ") if period.end else "now"
     return f"timeliness-{start}-{end}.csv"
@@ -109,7 +87,7 @@ async def timeliness_csv(broker: BrokerDep, principal: PrincipalDep, start: Star
     return Response(
         report_csv(report),
         media_type="text/csv; charset=utf-8",
-        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{_filename(period)}"'},
+        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename(period)}"'},
     )
 
 
