@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from broker.bootstrap import Broker
 from broker.domain.access import Forbidden, NotVisible
 from broker.entrypoints.api.deps import BrokerDep, PrincipalDep
+from broker.entrypoints.api.routes import ERRORS
 
 router = APIRouter(tags=["deliveries"])
 
@@ -71,7 +72,8 @@ def _desk(broker: Broker) -> Any:
     return broker.deliveries
 
 
-@router.get("/deliveries", response_model=DeliveryList, summary="Views issued to receiving services")
+@router.get("/deliveries", response_model=DeliveryList, responses=ERRORS,
+            summary="Views issued to receiving services")
 async def list_deliveries(
     broker: BrokerDep,
     principal: PrincipalDep,
@@ -84,7 +86,7 @@ async def list_deliveries(
     return DeliveryList(items=[DeliveryRead(**r) for r in rows])
 
 
-@router.get("/services/{service_id}/views", response_model=ServiceViewList,
+@router.get("/services/{service_id}/views", response_model=ServiceViewList, responses=ERRORS,
             summary="A receiving service's own views")
 async def list_service_views(
     service_id: str, broker: BrokerDep, principal: PrincipalDep,
@@ -98,6 +100,7 @@ async def list_service_views(
 @router.post(
     "/deliveries/{view_id}/receipt",
     response_model=ReceiptAccepted,
+    responses=ERRORS,
     summary="A service's signed receipt for one of its views",
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/jose": {"schema": {"type": "string"}},
