@@ -114,6 +114,10 @@ def authorize_reports(principal: Principal) -> None:
                         actor=principal.subject, action="read_reports")
 
 
+class NoSuchContact(NotVisible):
+    """A contact the principal may not see (or that does not exist): answered 404 "no such contact"."""
+
+
 def _staff(principal: Principal) -> bool:
     return principal.has(SCREENING_OFFICER) or principal.has(MASH_MANAGER)
 
@@ -160,19 +164,19 @@ def authorize_contact_read(principal: Principal, contact_id: str, allocated_work
         return True
     if principal.has(AUDITOR):
         return False
-    raise NotVisible("no such contact", actor=principal.subject, action="read_contact", enquiry_id=None)
+    raise NoSuchContact("no such contact", actor=principal.subject, action="read_contact", enquiry_id=None)
 
 
 def authorize_feedback(principal: Principal, contact_id: str) -> None:
     """The referrer's feedback is given by MASH staff (officers and managers)."""
     if not _staff(principal):
-        raise NotVisible("no such contact", actor=principal.subject, action="read_feedback")
+        raise NoSuchContact("no such contact", actor=principal.subject, action="read_feedback")
 
 
 def authorize_decision_read(principal: Principal, contact_id: str) -> None:
     """The signed decision record: managers, officers and auditors (it is the record)."""
     if not (_staff(principal) or principal.has(AUDITOR)):
-        raise NotVisible("no such contact", actor=principal.subject, action="read_decision")
+        raise NoSuchContact("no such contact", actor=principal.subject, action="read_decision")
 
 
 def authorize_notifications(principal: Principal) -> str | None:

@@ -20,7 +20,7 @@ import structlog
 from adapters.sdk.signing import SignatureInvalid, key_set, verify
 from broker.adapters.db.contacts_repository import ContactRow, Notification
 from broker.domain.access import (
-    NotVisible,
+    NoSuchContact,
     Principal,
     authorize_contact_list,
     authorize_contact_read,
@@ -125,7 +125,7 @@ def _authority(authorities: Mapping[str, Authority], authority_id: str) -> Autho
 async def _load(uow: Any, contact_id: str, actor: Principal, action: str) -> Contact:
     contact = await uow.contacts.get(contact_id, for_update=True)
     if contact is None:
-        raise NotVisible("no such contact", actor=actor.subject, action=action)
+        raise NoSuchContact("no such contact", actor=actor.subject, action=action)
     return contact
 
 
@@ -312,6 +312,7 @@ async def record_decision(
     contact_id: str, *, outcome: Outcome, rationale: str, actor: Principal,
     uow_factory: FrontDoorUnitOfWorkFactory, clock: Clock, signer: Signer,
     authorities: Mapping[str, Authority], new_id: Callable[[], str],
+    on_decided: Callable[[Any, Decision, Contact], Awaitable[Any]] | None = None,
 ) -> Decision:
     """The manager's decision, signed. On a contact that went to an enquiry it is made on the
     enquiry's latest signed summary (named by id and SHA-256), so the enquiry must have closed
@@ -349,6 +350,8 @@ async def record_decision(
             audit.decision_recorded(contact, decision_id, outcome.value, summary_id, actor.subject, now),
             audit.feedback_due(contact, feedback.feedback_id, now),
         )
+        if on_decided is not None:  # the receiving services' views, in this same transaction
+            await on_decided(uow, decision, contact)
         await uow.commit()
     log.info("decision_recorded", contact_id=contact_id, decision_id=decision_id, outcome=outcome.value)
     return decision
@@ -418,7 +421,7 @@ async def read_contact(
     async with uow_factory() as uow:
         contact = await uow.contacts.get(contact_id)
         if contact is None:
-            raise NotVisible("no such contact", actor=actor.subject, action="read_contact")
+            raise NoSuchContact("no such contact", actor=actor.subject, action="read_contact")
         worker = contact.allocated_worker.worker_id if contact.allocated_worker else None
         visible = authorize_contact_read(actor, contact_id, worker)
         notes = await uow.notifications.list(contact_id=contact_id)
@@ -449,7 +452,7 @@ async def read_decision(
         stored = await uow.decisions.for_contact(contact_id)
         if stored is None:
             if await uow.contacts.get(contact_id) is None:
-                raise NotVisible("no such contact", actor=actor.subject, action="read_decision")
+                raise NoSuchContact("no such contact", actor=actor.subject, action="read_decision")
             raise ContactConflict(f"contact {contact_id} has no decision yet")
         await uow.audit.append(audit.decision_read(contact_id, actor.subject, clock.now()))
         await uow.commit()
@@ -477,7 +480,7 @@ async def read_feedback(
         feedback = await uow.feedback.for_contact(contact_id)
         if feedback is None:
             if await uow.contacts.get(contact_id) is None:
-                raise NotVisible("no such contact", actor=actor.subject, action="read_feedback")
+                raise NoSuchContact("no such contact", actor=actor.subject, action="read_feedback")
             raise ContactConflict(f"contact {contact_id} has no decision yet, so no feedback")
     return feedback
 
@@ -538,6 +541,7 @@ class FrontDoor:
     new_id: Callable[[], str]
     open_enquiry_fn: Callable[[OpenEnquiry], Awaitable[Opened]]
     purpose: str
+    on_decided: Callable[[Any, Decision, Contact], Awaitable[Any]] | None = None  # downstream delivery
 
     @property
     def authority(self) -> Authority:
@@ -577,7 +581,8 @@ class FrontDoor:
                               actor: Principal) -> Decision:
         return await record_decision(contact_id, outcome=outcome, rationale=rationale, actor=actor,
                                      uow_factory=self.uow_factory, clock=self.clock, signer=self.signer,
-                                     authorities=self.authorities, new_id=self.new_id)
+                                     authorities=self.authorities, new_id=self.new_id,
+                                     on_decided=self.on_decided)
 
     async def read_contact(self, contact_id: str, *, actor: Principal) -> ContactView:
         return await read_contact(contact_id, actor=actor, uow_factory=self.uow_factory, clock=self.clock)
