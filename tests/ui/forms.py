@@ -26,3 +26,23 @@ def fill_consent_not_sought(page: Any, approver: str = "Team manager (on duty)")
     page.fill("#consent_reason", "Seeking consent could place the child at increased risk of harm")
     page.select_option("#family_informed", "deferred")
     page.fill("#family_informed_reason", "Telling the family now could place the child at risk")
+
+
+REFERRER = {"referrer_name": "Rita Referrer", "referrer_role": "Designated safeguarding lead",
+            "referrer_organisation": "Quillsby Primary School", "referrer_phone": "01632 960000",
+            "referrer_email": "rita.referrer@quillsby-primary.example"}
+REASON = "Ruby arrived with bruising to her upper arm and said she was scared to go home tonight."
+
+
+def fill_contact(page: Any, child: dict[str, Any]) -> None:
+    for field, value in REFERRER.items():
+        page.fill(f"#{field}", value)
+    page.fill("#reason", REASON)
+    fill_child(page, child)
+
+
+def fill_signs_of_safety(page: Any, scale: int = 2) -> None:
+    page.fill("#worries", "Unexplained bruising; the child is frightened to go home")
+    page.fill("#working_well", "Attends school every day; a trusted teacher she talks to")
+    page.fill("#needs_to_happen", "Multi-agency checks today; strategy discussion if confirmed")
+    page.fill("#scale", str(scale))

@@ -200,12 +200,18 @@ def _enquiry_context(enquiry: Enquiry, summaries: list[Any]) -> dict[str, Any]:
     }
 
 
+ContactRef = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9-]{1,64}$",
+                                        description="the contact the enquiry came from (a link back)")]
+
+
 @router.get("/ui/enquiries/{enquiry_id}", response_class=HTMLResponse, include_in_schema=False)
-async def enquiry_page(enquiry_id: str, request: Request, principal: UiPrincipal) -> Response:
+async def enquiry_page(enquiry_id: str, request: Request, principal: UiPrincipal,
+                       contact: ContactRef = None) -> Response:
     broker = broker_of(request)
     enquiry = await read_enquiry(broker.views, principal, enquiry_id)
     summaries = await broker.views.summaries(enquiry_id)
-    return render(request, "enquiry.html", _enquiry_context(enquiry, summaries), principal)
+    return render(request, "enquiry.html", {**_enquiry_context(enquiry, summaries), "contact_id": contact},
+                  principal)
 
 
 def sse_event(event: str, html: str) -> bytes:
@@ -214,7 +220,8 @@ def sse_event(event: str, html: str) -> bytes:
 
 
 @router.get("/ui/enquiries/{enquiry_id}/events", include_in_schema=False)
-async def enquiry_events(enquiry_id: str, request: Request, principal: UiPrincipal) -> Response:
+async def enquiry_events(enquiry_id: str, request: Request, principal: UiPrincipal,
+                         contact: ContactRef = None) -> Response:
     """Server-sent events: a `partner-<id>` event with the row's HTML whenever a partner's
     outcome changes (all rows once on connect), `state` when the enquiry's state changes, and
     `closed` (the summary link) when it has closed, after which the browser stops listening."""
@@ -243,7 +250,8 @@ async def enquiry_events(enquiry_id: str, request: Request, principal: UiPrincip
             if enquiry.state in CLOSED:
                 summaries = await broker.views.summaries(enquiry_id)
                 if summaries or enquiry.state is EnquiryState.REFUSED:
-                    yield sse_event("closed", closed_template.render(enquiry=enquiry, summaries=summaries))
+                    yield sse_event("closed", closed_template.render(enquiry=enquiry, summaries=summaries,
+                                                                         contact_id=contact))
                     return
             await asyncio.sleep(POLL_S)
         yield b": stream lifetime reached\n\n"
