@@ -30,4 +30,5 @@ def build_front_door(broker: Broker) -> FrontDoor:
         new_id=broker.new_id,
         open_enquiry_fn=broker.open_enquiry,
         purpose=broker.settings.default_purpose,
+        on_decided=broker.deliveries.issue_views if broker.deliveries is not None else None,
     )
