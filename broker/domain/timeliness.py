@@ -186,7 +186,8 @@ class DecisionTimeliness:
 
     @property
     def met_pct(self) -> float | None:
-        return percent(self.met, self.decided)
+        """Met, as a share of the decisions that had a timescale to meet."""
+        return percent(self.met, self.met + self.missed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,8 +284,8 @@ def timeliness_report(
     timescales: Mapping[Brag, dt.timedelta] = DEFAULT_TIMESCALES,
     partners: Iterable[str] = (),
 ) -> TimelinessReport:
-    """Every figure for `period`. `timescales` gives the decision timescale for a case
-    whose contact carries no due time of its own; `partners` are listed even with no
+    """Every figure for `period`. A contact's own due time is its timescale (none: no target);
+    `timescales` times a decision on an enquiry opened without a contact; `partners` are listed even with no
     requests in the period (so a partner never asked still shows as a zero row)."""
     enquiries = {e.enquiry_id: e for e in data.enquiries}
     contacts = {c.contact_id: c for c in data.contacts}
@@ -374,18 +375,19 @@ def _case(
     enquiry = enquiries.get(enquiry_id) if enquiry_id else None
     if contact is None and enquiry is not None and enquiry.contact_id:
         contact = contacts.get(enquiry.contact_id)
+    # A contact carries its own due time (None: its BRAG has no target, e.g. blue); an enquiry
+    # opened without a contact is timed from its opening by the timescale table.
     if contact is not None:
         start: dt.datetime | None = contact.received_at
         brag = contact.brag or (enquiry.brag if enquiry else None)
         due = contact.due_at
     elif enquiry is not None:
-        start, brag, due = enquiry.opened_at, enquiry.brag, None
+        start, brag = enquiry.opened_at, enquiry.brag
+        due = start + timescales[brag] if brag in timescales else None
     else:
         start, brag, due = None, None, None
     if start is None:
         return _Case(decision, enquiry_id, brag, None, None)
-    if due is None and brag is not None and brag in timescales:
-        due = start + timescales[brag]
     hours = _hours(max(decision.decided_at - start, dt.timedelta(0)))
     return _Case(decision, enquiry_id, brag, hours, None if due is None else decision.decided_at <= due)
 

@@ -106,6 +106,18 @@ def test_enquiry_without_a_contact_uses_its_opening_and_the_timescale_table() ->
     assert tighter.decision_timeliness(Brag.RED).missed == 1
 
 
+def test_contact_without_a_due_time_has_no_timescale() -> None:
+    """A contact whose BRAG has no target (blue: no due time) is decided but neither met nor missed,
+    whatever the enquiry timescale table says."""
+    data = TimelinessData(
+        contacts=[ContactRecord("c1", T0, Brag.BLUE, None)],
+        decisions=[DecisionRecord("d1", "universal_services_advice", T0 + 500 * H, contact_id="c1")],
+    )
+    report = timeliness_report(data, period=Period(), now=T0, timescales=TIMESCALES)
+    blue = report.decision_timeliness(Brag.BLUE)
+    assert (blue.decided, blue.met, blue.missed, blue.met_pct, blue.median_hours) == (1, 0, 0, None, 500.0)
+
+
 def test_period_is_half_open_and_anchors_each_figure() -> None:
     """Enquiries count by opening, decisions by when they were made; the end is exclusive."""
     data = TimelinessData(
