@@ -167,10 +167,15 @@ def authorize_contact_read(principal: Principal, contact_id: str, allocated_work
     raise NoSuchContact("no such contact", actor=principal.subject, action="read_contact", enquiry_id=None)
 
 
-def authorize_feedback(principal: Principal, contact_id: str) -> None:
-    """The referrer's feedback is given by MASH staff (officers and managers)."""
-    if not _staff(principal):
-        raise NoSuchContact("no such contact", actor=principal.subject, action="read_feedback")
+def authorize_feedback(principal: Principal, contact_id: str, *, give: bool = False) -> None:
+    """The referrer's feedback (the outcome only) is given by MASH staff (officers and managers);
+    auditors may read whether and when it was given."""
+    if _staff(principal) or (principal.has(AUDITOR) and not give):
+        return
+    if principal.has(AUDITOR):
+        raise Forbidden("recording feedback as given needs the screening_officer or mash_manager role",
+                        actor=principal.subject, action="feedback_given")
+    raise NoSuchContact("no such contact", actor=principal.subject, action="read_feedback")
 
 
 def authorize_decision_read(principal: Principal, contact_id: str) -> None:

@@ -489,7 +489,7 @@ async def feedback_given(
     contact_id: str, *, method: str, actor: Principal, uow_factory: FrontDoorUnitOfWorkFactory, clock: Clock,
 ) -> ReferrerFeedback:
     """Record that the referrer was told the outcome (and how)."""
-    authorize_feedback(actor, contact_id)
+    authorize_feedback(actor, contact_id, give=True)
     if method not in FEEDBACK_METHODS:
         raise InvalidContact(f"method must be one of {', '.join(FEEDBACK_METHODS)}")
     now = clock.now()

@@ -244,3 +244,51 @@ def test_no_decision_on_an_enquiry_before_its_summary(workspace: DevWorkspace, s
                             headers=headers["manager"])
         assert early.status_code == 409 and "no signed summary yet" in early.json()["detail"]
         assert client.get(f"/contacts/{contact_id}", headers=headers["manager"]).json()["state"] == "enquiry_opened"
+
+
+def test_authorization_matrix_of_the_front_door(client: TestClient, workspace: DevWorkspace,
+                                                headers: dict[str, dict[str, str]]) -> None:
+    """Each role against each front-door endpoint: officers record, propose and read; only
+    managers sanction, re-rate, close, open enquiries and decide; auditors read without the
+    referrer; admins, receiving services and unallocated workers see nothing (403 for actions,
+    404 for records); every denial carries no data."""
+    everyone = {**headers, "admin": bearer(workspace, "admin", sub="test.admin")}
+    contact_id = new_contact(client, headers)
+    client.post(f"/contacts/{contact_id}/sanction", json={"brag": "green", "signs_of_safety": SOS},
+                headers=headers["manager"])
+    client.post(f"/contacts/{contact_id}/decision", json={"outcome": "no_further_action", "rationale": "r"},
+                headers=headers["manager"])
+    other = new_contact(client, headers)
+    read = {
+        "GET /contacts": ("/contacts", {"officer": 200, "manager": 200, "auditor": 200, "admin": 403,
+                                       "service": 403, "worker": 403}),
+        "GET contact": (f"/contacts/{contact_id}", {"officer": 200, "manager": 200, "auditor": 200,
+                                                    "admin": 404, "service": 404, "worker": 404}),
+        "GET decision": (f"/contacts/{contact_id}/decision", {"officer": 200, "manager": 200, "auditor": 200,
+                                                              "admin": 404, "service": 404, "worker": 404}),
+        "GET feedback": (f"/contacts/{contact_id}/feedback", {"officer": 200, "manager": 200, "auditor": 200,
+                                                              "admin": 404, "service": 404, "worker": 404}),
+        "GET /notifications": ("/notifications", {"officer": 200, "manager": 200, "auditor": 200, "admin": 403,
+                                                  "service": 403, "worker": 200}),
+    }
+    for name, (path, expected) in read.items():
+        got = {who: client.get(path, headers=h).status_code for who, h in everyone.items()}
+        assert got == expected, name
+    manager_only = {
+        "sanction": {"brag": "red", "reason": "r"},
+        "rerating": {"to": "red", "reason": "r"},
+        "close": {"advice": "a"},
+        "enquiry": {"consent": CONSENT},
+        "decision": {"outcome": "early_help", "rationale": "r"},
+    }
+    for step, body in manager_only.items():
+        for who in ("officer", "auditor", "admin", "service", "worker"):
+            denied = client.post(f"/contacts/{other}/{step}", json=body, headers=everyone[who])
+            assert (step, who, denied.status_code, denied.json()) == (step, who, 403, {"detail": "forbidden"})
+    for who in ("auditor", "admin", "service", "worker"):
+        assert client.post(f"/contacts/{other}/proposal", json={"brag": "red", "signs_of_safety": SOS},
+                           headers=everyone[who]).status_code == 403
+        assert client.post("/contacts", json=contact_body(), headers=everyone[who]).status_code == 403
+    assert client.post(f"/contacts/{contact_id}/feedback/given", json={"method": "email"},
+                       headers=everyone["auditor"]).status_code == 403
+    assert client.get(f"/contacts/{other}", headers=headers["auditor"]).json()["referrer"] is None
