@@ -145,3 +145,54 @@ def test_an_officer_cannot_do_a_managers_step_even_by_forging_the_post(
     assert hidden is not None and hidden.status == 404
     assert "There is no such record" in officer.content()
     shot(officer, request, "officer-404")
+
+
+def test_an_officer_proposes_but_cannot_sanction_and_a_forged_sanction_is_403(
+    stack: Stack, new_page: Any, request: pytest.FixtureRequest
+) -> None:
+    """The officer's page offers "Propose this rating" and no sanction control; after proposing,
+    still no sanction control (awaiting a manager). A forged sanction POST with the officer's
+    valid CSRF token gets 403 and the contact stays awaiting sanction. The manager then sees the
+    sanction form; changing the rating without a reason is refused with the reason, with one
+    it is recorded as a re-rating."""
+    from tests.ui.forms import fill_contact, fill_signs_of_safety
+
+    officer = new_page()
+    sign_in(officer, stack.base, "Screening officer", "olly.officer")
+    officer.goto(f"{stack.base}/ui/contacts/new")
+    fill_contact(officer, scenario_child("all_sources_high_risk"))
+    officer.get_by_role("button", name="Record the contact").click()
+    officer.wait_for_url("**/ui/contacts/*")
+    contact_url = officer.url
+    assert officer.get_by_role("button", name="Sanction it now (manager)").count() == 0
+    officer.get_by_role("radio", name="amber").check()
+    fill_signs_of_safety(officer, scale=4)
+    officer.get_by_role("button", name="Propose this rating").click()
+    assert officer.get_by_test_id("contact-state").get_attribute("data-state") == "awaiting_sanction"
+    assert officer.get_by_test_id("proposed-brag").inner_text() == "AMBER"
+    assert officer.get_by_role("button", name="Sanction").count() == 0
+    assert officer.locator(f"form[action$='/sanction']").count() == 0
+    assert officer.get_by_test_id("awaiting-sanction").is_visible()
+
+    token = officer.get_attribute("input[name=csrf_token]", "value")
+    forged = officer.request.post(f"{contact_url}/sanction", form={"brag": "amber", "csrf_token": token or ""},
+                                  max_redirects=0)
+    assert forged.status == 403 and "Not allowed" in forged.text()
+    officer.reload()
+    assert officer.get_by_test_id("contact-state").get_attribute("data-state") == "awaiting_sanction"
+    shot(officer, request, "officer")
+
+    manager = new_page()
+    sign_in(manager, stack.base, "MASH manager", "mia.manager")
+    manager.goto(contact_url)
+    manager.get_by_role("radio", name="red").check()
+    manager.get_by_role("button", name="Sanction", exact=True).click()
+    assert "needs a reason" in " ".join(manager.get_by_test_id("error").all_inner_texts())
+    assert manager.get_by_test_id("contact-state").get_attribute("data-state") == "awaiting_sanction"
+    manager.get_by_role("radio", name="red").check()
+    manager.fill("#sanction-reason", "A disclosure to the school today raises the risk")
+    manager.get_by_role("button", name="Sanction", exact=True).click()
+    assert manager.get_by_test_id("contact-state").get_attribute("data-state") == "screened"
+    assert manager.get_by_test_id("contact-brag").inner_text() == "RED"
+    assert "A disclosure to the school today" in manager.get_by_test_id("reratings").inner_text()
+    shot(manager, request, "manager-rerated")
