@@ -43,7 +43,7 @@ test-unit: install
 	$(BIN)/pytest tests/unit
 
 definitions: install
-	MASH_AGREEMENTS_DIR=agreements/documents $(BIN)/mash-broker rabbitmq definitions --out deploy/rabbitmq/definitions.json
+	MASH_AGREEMENTS_DIR=agreements/documents MASH_RECIPIENTS_DIR=agreements/recipients $(BIN)/mash-broker rabbitmq definitions --out deploy/rabbitmq/definitions.json
 
 clean:
 	rm -rf var .pytest_cache .hypothesis

@@ -231,12 +231,14 @@ def dev_init(
 
 
 def _topology(settings: Settings) -> Topology:
+    from agreements.recipients import load_recipients
     from broker.adapters.agreements_fs import DirectoryAgreements
 
     return Topology(
         partners=DirectoryAgreements.load(settings.agreements_path).partner_ids(),
         delivery_limit=settings.amqp.delivery_limit,
         queue_max_length=settings.amqp.queue_max_length,
+        services=tuple(sorted(s.service_id for s in load_recipients(settings.recipients_path))),
     )
 
 

@@ -12,6 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from adapters.sdk.transport.topology import Topology
+from agreements.recipients import load_recipients
 from broker.adapters.agreements_fs import DirectoryAgreements
 from broker.adapters.rabbitmq_access import access_definitions
 from broker.adapters.db.engine import sync_url
@@ -51,6 +52,7 @@ def test_committed_rabbitmq_definitions_match_the_topology() -> None:
         partners=DirectoryAgreements.load(settings.agreements_path).partner_ids(),
         delivery_limit=settings.amqp.delivery_limit,
         queue_max_length=settings.amqp.queue_max_length,
+        services=tuple(sorted(s.service_id for s in load_recipients(ROOT / "agreements" / "recipients"))),
     )
     committed = json.loads((ROOT / "deploy" / "rabbitmq" / "definitions.json").read_text())
     assert committed == access_definitions(topology, vhost="/mash", prefix=settings.amqp.user_prefix)
