@@ -391,3 +391,31 @@ async def test_recording_the_same_contact_twice_with_an_idempotency_key_records_
     second = await broker.front_door.record_contact(record(idempotency_key="contact-abc"))
     assert second.replayed and second.contact_id == first.contact_id
     assert await rows(broker, f.contacts) == 1
+
+
+async def test_every_step_is_in_the_audit_log_without_personal_data(broker: Broker) -> None:
+    """Recording, allocation check, proposal, sanction, re-rating, consent check, enquiry,
+    decision and feedback are audit events naming the contact; no referrer, child or reason."""
+    contact_id = await screened(broker, Brag.AMBER)
+    await broker.front_door.rerate(contact_id, to=Brag.RED, reason="Ruby disclosed an assault by Kelly.",
+                                   actor=MANAGER)
+    opened = await broker.front_door.open_enquiry(contact_id, actor=MANAGER, consent=consent())
+    await summarised(broker, opened.enquiry_id)
+    await broker.front_door.record_decision(contact_id, outcome=Outcome.SECTION_47_STRATEGY_DISCUSSION,
+                                            rationale="Strategy discussion for Ruby.", actor=MANAGER)
+    wanted = ["contact.recorded", "contact.allocation_checked", "contact.proposed", "contact.sanctioned",
+              "contact.rerated", "contact.consent_checked", "contact.enquiry_opened", "decision.recorded",
+              "feedback.created"]
+
+    async def probe() -> list[dict[str, object]] | None:
+        events = [e for e in await broker.views.audit_events(after=-1, limit=1000)
+                  if (e["details"] or {}).get("contact_id") == contact_id]
+        return events if {e["action"] for e in events} >= set(wanted) else None
+
+    events = await eventually(probe)
+    assert [e["action"] for e in events if e["action"] in wanted] == wanted
+    text = json.dumps(events, default=str)
+    for secret in (REFERRER_NAME, "Ruby", "Kelly", "Ormstead", "bruising", "assault"):
+        assert secret not in text
+    linked = next(e for e in events if e["action"] == "contact.enquiry_opened")
+    assert linked["enquiry_id"] == opened.enquiry_id and linked["actor"] == "test.manager"
