@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from broker.adapters.db import delivery_tables as d
 from broker.adapters.db import tables as t
 from broker.adapters.db.crypto import RowCipher
 
@@ -29,6 +30,7 @@ SEALED = (
     Sealed(t.partner_requests, "request_id", "reply_jws", lambda r: f"partner_requests.reply_jws:{r.request_id}"),
     Sealed(t.summaries, "summary_id", "jws", lambda r: f"summaries.jws:{r.summary_id}"),
     Sealed(t.outbox, "id", "body", lambda r: f"outbox.body:{r.correlation_id}", binary=True),
+    Sealed(d.service_views, "view_id", "jws", lambda r: f"service_views.jws:{r.view_id}"),
 )
 
 
