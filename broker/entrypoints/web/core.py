@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, unquote
 
 import structlog
 from fastapi import Depends, Request, Response
@@ -158,6 +158,8 @@ class UiRoute(APIRoute):
 
 def safe_next(target: str | None) -> str:
     """Only a path inside the UI (no scheme, no host, no //) is followed after sign-in."""
-    if target and target.startswith("/ui/") and not target.startswith("//") and "\\" not in target:
-        return target
+    plain = unquote(target or "")
+    if (plain.startswith("/ui/") and "\\" not in plain and "//" not in plain
+            and ".." not in plain.split("?")[0].split("/") and all(c.isprintable() for c in plain)):
+        return target  # type: ignore[return-value]
     return "/ui/"

@@ -58,10 +58,10 @@ async def sign_in_page(request: Request, next: Annotated[str | None, Query(max_l
 
 @router.post("/ui/sign-in", include_in_schema=False)
 async def sign_in(request: Request) -> Response:
-    form = await read_form(request)
     if not web_of(request).dev_sign_in:
         return problem_page(request, 404, "Not available",
                             "Development sign-in is only offered in development.")
+    form = await read_form(request)
     role = form.get("role", "")
     subject = form.get("subject", "").strip()
     errors = []
