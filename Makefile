@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo test test-unit test-integration services definitions clean
+.PHONY: install run demo test test-unit test-integration test-ui chromium services definitions clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,17 @@ services:
 	bash deploy/scripts/ensure-services.sh
 
 ## Every test: unit, integration (real RabbitMQ and PostgreSQL), end to end.
-test: install services
-	$(BIN)/pytest
+test: install services chromium
+	$(BIN)/pytest -m "not ui"
+	$(BIN)/pytest -m ui
+
+## The browser suite alone (Playwright driving Debian's Chromium; its own pytest process).
+test-ui: install services chromium
+	$(BIN)/pytest -m ui
+
+## Debian's Chromium for the browser tests (never `playwright install`: no browser downloads).
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
 test-unit: install
 	$(BIN)/pytest tests/unit

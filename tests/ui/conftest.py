@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from playwright import sync_api as playwright_api
 
 from broker.adapters.dev_workspace import DevWorkspace
 from tests.e2e.processes import env_with, free_port, started, wait_ready
@@ -23,15 +24,6 @@ from tests.e2e.processes import env_with, free_port, started, wait_ready
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 ADAPTERS = ("police", "health", "education")
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).resolve().parent
-    for item in items:
-        if here in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(pytest.mark.ui)
 
 
 @dataclass

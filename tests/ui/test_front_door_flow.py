@@ -23,6 +23,8 @@ from tests.ui.forms import (
     scenario_child,
 )
 
+pytestmark = pytest.mark.ui
+
 
 def in_thread(coroutine: Any) -> Any:
     """Run a coroutine to completion off this thread (Playwright's sync API owns its loop)."""

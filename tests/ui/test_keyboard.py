@@ -10,6 +10,8 @@ import pytest
 from tests.ui.conftest import Stack, shot, sign_in
 from tests.ui.forms import REASON, REFERRER, scenario_child
 
+pytestmark = pytest.mark.ui
+
 ACTIVE = """() => {
   const e = document.activeElement;
   const style = getComputedStyle(e);

@@ -14,6 +14,8 @@ from tests.e2e.processes import env_with, run
 from tests.ui.conftest import ADAPTERS, Stack, shot, sign_in
 from tests.ui.forms import fill_child, fill_consent_not_sought, scenario_child
 
+pytestmark = pytest.mark.ui
+
 README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "enquiry.png"
 
 

@@ -14,6 +14,8 @@ from tests.conftest import bearer
 from tests.ui.conftest import Stack, shot, sign_in
 from tests.ui.forms import fill_child, fill_consent_not_sought, scenario_child
 
+pytestmark = pytest.mark.ui
+
 REQUIRED_CSP = ("default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'")
 
 
