@@ -122,6 +122,11 @@ def _staff(principal: Principal) -> bool:
     return principal.has(SCREENING_OFFICER) or principal.has(MASH_MANAGER)
 
 
+def is_mash_staff(principal: Principal) -> bool:
+    """Screening officers and managers: who work the front-door queue (and see who is in it)."""
+    return _staff(principal)
+
+
 def authorize_record_contact(principal: Principal) -> None:
     """Screening officers and managers record contacts."""
     if not _staff(principal):

@@ -30,6 +30,7 @@ from broker.domain.access import (
     authorize_notifications,
     authorize_propose,
     authorize_record_contact,
+    is_mash_staff as staff,
 )
 from broker.domain.brag import Brag
 from broker.domain.consent import ConsentDecision
@@ -434,11 +435,11 @@ async def list_contacts(
     *, actor: Principal, uow_factory: FrontDoorUnitOfWorkFactory, clock: Clock, state: str | None = None,
     brag: str | None = None, overdue: bool = False, limit: int = 50, before: dt.datetime | None = None,
 ) -> list[ContactRow]:
-    """The front-door queue: state, rating, due time (no personal data)."""
+    """The front-door queue: state, rating, due time; MASH staff also see the child's name."""
     authorize_contact_list(actor)
     async with uow_factory() as uow:
         return await uow.contacts.list(state=state, brag=brag, overdue_at=clock.now() if overdue else None,
-                                       limit=limit, before=before)
+                                       limit=limit, before=before, with_child=staff(actor))
 
 
 async def read_decision(

@@ -86,6 +86,8 @@ def test_contact_to_signed_decision_and_referrer_feedback(client: TestClient, he
     listed = client.get("/contacts", headers=headers["manager"]).json()["items"]
     assert [(i["contact_id"], i["state"], i["brag"]) for i in listed] == [(contact_id, "screened", "red")]
     assert listed[0]["due_at"] == rerated["due"]["at"] and listed[0]["overdue"] is False
+    assert listed[0]["child"] == {"given_name": "Ruby", "family_name": "Ormstead", "date_of_birth": "2018-06-06"}
+    assert client.get("/contacts", headers=headers["auditor"]).json()["items"][0]["child"] is None
 
     opened = client.post(f"/contacts/{contact_id}/enquiry", json={"consent": CONSENT}, headers=headers["manager"])
     assert opened.status_code == 201, opened.text

@@ -255,17 +255,19 @@ class ContactRepository:
 
     async def list(
         self, *, state: str | None = None, brag: str | None = None, overdue_at: dt.datetime | None = None,
-        limit: int = 50, before: dt.datetime | None = None,
+        limit: int = 50, before: dt.datetime | None = None, with_child: bool = False,
     ) -> list[ContactRow]:
-        """The front-door queue, newest received first, without opening any sealed value.
+        """The front-door queue, newest received first.
 
         `overdue_at`: only contacts still open at the front door whose due time is before it.
+        `with_child`: open the sealed subjects to name the child (for MASH staff's queue);
+        otherwise nothing sealed is opened.
         """
         c = f.contacts
         query = select(
             c.c.contact_id, c.c.state, c.c.brag, c.c.proposed_brag, c.c.received_at, c.c.recorded_by,
             c.c.due_at, c.c.due_basis, c.c.enquiry_id, c.c.allocated_worker_id, c.c.decided_at,
-            c.c.closed_at, c.c.authority,
+            c.c.closed_at, c.c.authority, *([c.c.subjects] if with_child else []),
         ).order_by(c.c.received_at.desc(), c.c.contact_id.desc()).limit(limit)
         if state:
             query = query.where(c.c.state == state)
@@ -286,14 +288,20 @@ class ContactRepository:
                 due_at=utc(r["due_at"]), due_basis=r["due_basis"], enquiry_id=r["enquiry_id"],
                 allocated_worker_id=r["allocated_worker_id"], decided_at=utc(r["decided_at"]),
                 closed_at=utc(r["closed_at"]), authority=r["authority"],
+                child=self._child(r["contact_id"], r["subjects"]) if with_child else None,
             )
             for r in rows
         ]
 
+    def _child(self, contact_id: str, sealed: str) -> dict[str, str | None]:
+        child = next(s for s in self._open("subjects", contact_id, sealed) if s["role"] == "child")
+        return {"given_name": child["given_name"], "family_name": child["family_name"],
+                "date_of_birth": child.get("date_of_birth")}
+
 
 @dataclass(frozen=True, slots=True)
 class ContactRow:
-    """One line of the front-door queue (no personal data: nothing sealed is opened)."""
+    """One line of the front-door queue (personal data only the child's name, when asked for)."""
 
     contact_id: str
     state: str
@@ -308,6 +316,7 @@ class ContactRow:
     decided_at: dt.datetime | None
     closed_at: dt.datetime | None
     authority: str
+    child: dict[str, str | None] | None = None  # given_name, family_name, date_of_birth (when asked for)
 
     def overdue(self, now: dt.datetime) -> bool:
         return (

@@ -207,6 +207,7 @@ class ContactRead(BaseModel):
 
 class ContactListItem(BaseModel):
     contact_id: str
+    child: dict[str, str | None] | None = Field(description="the child's name and date of birth (MASH staff only)")
     state: str
     brag: str | None
     proposed_brag: str | None
@@ -409,7 +410,7 @@ async def list_contacts(
     now = broker.clock.now()
     items = [
         ContactListItem(
-            contact_id=r.contact_id, state=r.state, brag=r.brag, proposed_brag=r.proposed_brag,
+            contact_id=r.contact_id, child=r.child, state=r.state, brag=r.brag, proposed_brag=r.proposed_brag,
             received_at=r.received_at, recorded_by=r.recorded_by, due_at=r.due_at, due_basis=r.due_basis,
             overdue=r.overdue(now), enquiry_id=r.enquiry_id, allocated_worker_id=r.allocated_worker_id,
             decided_at=r.decided_at, closed_at=r.closed_at,
