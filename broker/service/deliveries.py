@@ -229,7 +229,7 @@ async def resend_unacknowledged(
         entries = []
         for view_id in await uow.deliveries.due_for_resend(now, limit):
             view = await uow.deliveries.get(view_id)
-            if view is None:
+            if view is None or view.jws is None:
                 continue
             details = {"service_id": view.service_id, "view_id": view.view_id}
             if view.sends >= policy.max_sends:
@@ -437,7 +437,7 @@ async def deliver_webhooks(
     for view_id in leased:
         async with uow_factory() as uow:
             view = await uow.deliveries.get(view_id)
-        if view is None or view.webhook_url is None:
+        if view is None or view.webhook_url is None or view.jws is None:
             continue
         service = directory.get(view.service_id)
         timeout = service.webhook.timeout_s if service and service.webhook else 10.0
@@ -511,6 +511,7 @@ def delivery_row(view: Any, *, now: dt.datetime) -> dict[str, Any]:
             view.undelivered_at is not None or (view.ack_due_at is not None and view.ack_due_at <= now)),
         "acknowledged_at": view.acknowledged_at, "ack_channel": view.ack_channel,
         "undelivered_at": view.undelivered_at, "view_sha256": view.jws_sha256,
+        "purged_at": view.purged_at,
         "webhook": None if view.webhook_state is None else {
             "state": view.webhook_state, "attempts": view.webhook_attempts,
             "next_attempt_at": view.webhook_next_attempt_at, "last_error": view.webhook_last_error,

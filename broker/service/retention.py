@@ -31,6 +31,7 @@ async def purge_expired(*, uow_factory: UnitOfWorkFactory, clock: Clock, limit: 
                 continue
             await uow.enquiries.purge_replies([r.request_id for r in requests], now)
             tombstones = await uow.summaries.purge(enquiry_id, now)
+            views = await uow.deliveries.purge_for_enquiry(enquiry_id, now)  # they carry the findings too
             await uow.audit.append(AuditEntry(
                 at=now, actor="broker", action="findings.purged", outcome="purged", enquiry_id=enquiry_id,
                 reason="; ".join(
@@ -42,6 +43,7 @@ async def purge_expired(*, uow_factory: UnitOfWorkFactory, clock: Clock, limit: 
                     "partner_ids": [r.partner_id for r in requests],
                     "summary_ids": [summary_id for summary_id, _ in tombstones],
                     "summary_sha256_ids": [digest for _, digest in tombstones if digest],
+                    "view_ids": views,
                 },
             ))
             await uow.commit()

@@ -33,7 +33,7 @@ class StoredView:
     decision_id: str
     decision_outcome: str
     issued_at: dt.datetime
-    jws: str
+    jws: str | None  # None once purged
     jws_sha256: str
     sends: int = 0
     last_sent_at: dt.datetime | None = None
@@ -49,6 +49,7 @@ class StoredView:
     webhook_last_error: str | None = None
     webhook_delivered_at: dt.datetime | None = None
     queue_confirmed: bool = False
+    purged_at: dt.datetime | None = None
 
     @property
     def status(self) -> str:
@@ -84,7 +85,7 @@ class DeliveryRepository:
             view_id=view.view_id, service_id=view.service_id, enquiry_id=view.enquiry_id,
             contact_id=view.contact_id, summary_id=view.summary_id, decision_id=view.decision_id,
             decision_outcome=view.decision_outcome, issued_at=view.issued_at,
-            jws=self._cipher.seal(view.jws.encode("ascii"), context=_context(view.view_id)),
+            jws=self._cipher.seal((view.jws or "").encode("ascii"), context=_context(view.view_id)),
             jws_sha256=view.jws_sha256, sends=view.sends, last_sent_at=view.last_sent_at,
             ack_due_at=view.ack_due_at, webhook_url=view.webhook_url, webhook_state=view.webhook_state,
             webhook_attempts=0, webhook_next_attempt_at=view.webhook_next_attempt_at,
@@ -95,7 +96,8 @@ class DeliveryRepository:
             view_id=row["view_id"], service_id=row["service_id"], enquiry_id=row["enquiry_id"],
             contact_id=row["contact_id"], summary_id=row["summary_id"], decision_id=row["decision_id"],
             decision_outcome=row["decision_outcome"], issued_at=utc(row["issued_at"]),  # type: ignore[arg-type]
-            jws=self._cipher.open(row["jws"], context=_context(row["view_id"])).decode("ascii"),
+            jws=(self._cipher.open(row["jws"], context=_context(row["view_id"])).decode("ascii")
+                 if row["jws"] is not None else None),
             jws_sha256=row["jws_sha256"], sends=row["sends"], last_sent_at=utc(row["last_sent_at"]),
             ack_due_at=utc(row["ack_due_at"]), acknowledged_at=utc(row["acknowledged_at"]),
             ack_channel=row["ack_channel"], receipt_received_at=utc(row["receipt_received_at"]),
@@ -105,6 +107,7 @@ class DeliveryRepository:
             webhook_last_error=row["webhook_last_error"],
             webhook_delivered_at=utc(row["webhook_delivered_at"]),
             queue_confirmed=bool(row["queue_confirmed"]),
+            purged_at=utc(row["purged_at"]),
         )
 
     def _select(self) -> Any:
@@ -153,6 +156,26 @@ class DeliveryRepository:
             .values(sends=d.service_views.c.sends + 1, last_sent_at=at, ack_due_at=ack_due_at)
         )
 
+    async def purge_for_enquiry(self, enquiry_id: str, at: dt.datetime) -> list[str]:
+        """Drop the signed bodies of an enquiry's views (retention ended); ids and hashes stay.
+        Nothing is re-sent or POSTed after this."""
+        ids = list((await self._c.execute(
+            select(d.service_views.c.view_id).where(d.service_views.c.enquiry_id == enquiry_id)
+            .where(d.service_views.c.purged_at.is_(None))
+        )).scalars().all())
+        if ids:
+            await self._c.execute(
+                update(d.service_views).where(d.service_views.c.view_id.in_(ids)).values(
+                    jws=None, purged_at=at, ack_due_at=None)
+            )
+            # Their copies in the outbox go too (an unsent one is never sent now).
+            await self._c.execute(
+                update(t.outbox).where(t.outbox.c.correlation_id.in_(ids))
+                .where(t.outbox.c.message_type == VIEW_TYPE)
+                .values(body=b"", published_at=func.coalesce(t.outbox.c.published_at, at))
+            )
+        return ids
+
     async def mark_undelivered(self, view_id: str, at: dt.datetime) -> None:
         await self._c.execute(
             update(d.service_views).where(d.service_views.c.view_id == view_id)
@@ -175,6 +198,7 @@ class DeliveryRepository:
         rows = (await self._c.execute(
             select(d.service_views.c.view_id, d.service_views.c.webhook_next_attempt_at)
             .where(d.service_views.c.webhook_state == "pending")
+            .where(d.service_views.c.purged_at.is_(None))
             .where(d.service_views.c.webhook_next_attempt_at <= now)
             .order_by(d.service_views.c.webhook_next_attempt_at)
             .limit(limit)

@@ -23,8 +23,9 @@ service_views = Table(
     Column("decision_id", String(64), nullable=False),
     Column("decision_outcome", String(64), nullable=False),
     Column("issued_at", TZ, nullable=False),
-    Column("jws", Text, nullable=False),  # sealed
-    Column("jws_sha256", String(64), nullable=False),
+    Column("jws", Text),  # sealed; NULL once purged (retention of the findings it carries ended)
+    Column("jws_sha256", String(64), nullable=False),  # kept: a held copy can still be matched
+    Column("purged_at", TZ),
     Column("sends", Integer, nullable=False, server_default="0"),
     Column("last_sent_at", TZ),
     Column("ack_due_at", TZ),

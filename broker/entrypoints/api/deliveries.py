@@ -46,6 +46,7 @@ class DeliveryRead(BaseModel):
     ack_channel: str | None
     undelivered_at: dt.datetime | None
     view_sha256: str
+    purged_at: dt.datetime | None = Field(None, description="signed body dropped when the retention of the findings it carries ended")
     webhook: WebhookRead | None
 
 
@@ -54,7 +55,7 @@ class DeliveryList(BaseModel):
 
 
 class ServiceViewRead(DeliveryRead):
-    jws: str = Field(description="the signed view (compact JWS, typ mash-service-view+jws)")
+    jws: str | None = Field(description="the signed view (compact JWS, typ mash-service-view+jws); null once purged")
 
 
 class ServiceViewList(BaseModel):
