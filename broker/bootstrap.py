@@ -194,6 +194,7 @@ class Broker:
             await asyncio.sleep(self.settings.sweep_interval_s)
 
     async def start(self, *, background: bool = True) -> None:
+        _ = self.front_door  # read the front door's configuration now: a bad file stops the start
         await self.transport.start()
         self.relay = OutboxRelay(
             uow_factory=self.uow,

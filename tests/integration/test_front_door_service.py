@@ -419,3 +419,17 @@ async def test_every_step_is_in_the_audit_log_without_personal_data(broker: Brok
         assert secret not in text
     linked = next(e for e in events if e["action"] == "contact.enquiry_opened")
     assert linked["enquiry_id"] == opened.enquiry_id and linked["actor"] == "test.manager"
+
+
+async def test_a_broken_front_door_configuration_stops_the_broker_starting(workspace: DevWorkspace, sqlite_url: str,
+                                                                           tmp_path: object) -> None:
+    """An authority the configuration does not name is refused when the broker starts, not at
+    the first contact."""
+    from broker.domain.timescales import InvalidTimescale
+
+    settings = Settings(dev_dir=workspace.root, database_url=sqlite_url)
+    settings.front_door.authority = "elsewhere"
+    broker = build_broker(settings)
+    with pytest.raises(InvalidTimescale, match="elsewhere"):
+        await broker.start()
+    await broker.engine.dispose()
