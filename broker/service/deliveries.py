@@ -31,7 +31,7 @@ from adapters.sdk.signing import SignatureInvalid, canonical_json, import_public
 from adapters.sdk.transport.base import OutgoingMessage
 from agreements.recipients import ReceivingService
 from broker.adapters.db.deliveries_repository import StoredView
-from broker.domain.access import Forbidden, NotVisible, Principal, MASH_MANAGER
+from broker.domain.access import AUDITOR, MASH_MANAGER, Forbidden, NotVisible, Principal
 from broker.domain.audit import AuditEntry
 from broker.domain.recipients import (
     RECEIPT_TYPE,
@@ -489,8 +489,9 @@ async def deliver_webhooks(
 # --- reading ------------------------------------------------------------------------------------------
 
 def authorize_deliveries(principal: Principal) -> None:
-    if not principal.has(MASH_MANAGER):
-        raise Forbidden("the delivery list needs the mash_manager role",
+    """Managers and auditors see every delivery's record (ids, status, times; no content)."""
+    if not (principal.has(MASH_MANAGER) or principal.has(AUDITOR)):
+        raise Forbidden("the delivery list needs the mash_manager or auditor role",
                         actor=principal.subject, action="list_deliveries")
 
 
@@ -535,6 +536,11 @@ async def service_views(uow_factory: Callable[[], Any], principal: Principal, se
     authorize_service_views(principal, service_id)
     async with uow_factory() as uow:
         views = await uow.deliveries.listing(service_id=service_id, limit=limit)
+        if views:  # a service reading what it was given is recorded like a summary read
+            await uow.audit.append(AuditEntry(
+                at=now, actor=principal.subject, action="views.read", outcome="read",
+                details={"service_id": service_id, "view_ids": [v.view_id for v in views]}))
+            await uow.commit()
     return [{**delivery_row(v, now=now), "jws": v.jws} for v in views]
 
 

@@ -177,8 +177,9 @@ async def _broker(workspace: DevWorkspace, sqlite_url: str, amqp_url: str) -> As
 async def test_http_api_shows_deliveries_to_managers_and_each_service_only_its_own(
     broker: Broker, workspace: DevWorkspace, amqp_url: str
 ) -> None:
-    """GET /deliveries lists every view for a manager (403 for a service); GET /services/{id}/views
-    gives a service its own signed views and 404 to any other service; a receipt POSTed by the
+    """GET /deliveries lists every view for a manager or an auditor (403 for a service);
+    GET /services/{id}/views gives a service its own signed views (the read is audited) and 404 to
+    any other service; a receipt POSTed by the
     service acknowledges its view, one POSTed for another service's view is 404 and recorded, and a
     forged one is 422 with the reason."""
     async with PartnerDriver(amqp_url, workspace, broker.topology) as partner:
@@ -197,6 +198,8 @@ async def test_http_api_shows_deliveries_to_managers_and_each_service_only_its_o
         assert {(r["view_id"], r["service_id"]) for r in listing} == {
             (eh_view, "early-help"), (sf_view, "supporting-families")}
         assert (await client.get("/deliveries", headers=early_help)).status_code == 403
+        auditor = bearer(workspace, "auditor", sub="an.auditor")
+        assert len((await client.get("/deliveries", headers=auditor)).json()["items"]) == 2
 
         own = await client.get("/services/early-help/views", headers=early_help)
         assert own.status_code == 200
@@ -229,6 +232,9 @@ async def test_http_api_shows_deliveries_to_managers_and_each_service_only_its_o
     async with broker.uow() as uow:
         rejected = await uow.deliveries.receipt_rejections()
     assert sorted(r["channel"] for r in rejected) == ["http", "http"]
+    reads = [e for e in await broker.views.audit_events(after=-1, limit=1000) if e["action"] == "views.read"]
+    assert {(e["actor"], tuple(e["details"]["view_ids"])) for e in reads} == {
+        ("early-help.system", (eh_view,)), ("sf.system", (sf_view,))}
 
 
 async def test_mash_receiver_takes_in_verifies_stores_once_and_acknowledges(
