@@ -67,6 +67,20 @@ class Auth(BaseModel):
         return self
 
 
+class WebOidc(BaseModel):
+    """The web UI's sign-in through the identity provider: OpenID Connect authorization code
+    flow with PKCE. The token kept as the session (`token_field`) must be one the API accepts
+    (issuer MASH_AUTH__ISSUER, audience MASH_AUTH__AUDIENCE)."""
+
+    client_id: str
+    client_secret: SecretStr | None = None  # confidential client (HTTP Basic at the token endpoint)
+    authorization_endpoint: str | None = None  # default: from <issuer>/.well-known/openid-configuration
+    token_endpoint: str | None = None
+    scope: str = "openid"
+    token_field: Literal["access_token", "id_token"] = "access_token"
+    redirect_base: str | None = None  # e.g. https://mash.example.gov.uk (default: the request's own)
+
+
 class Amqp(BaseModel):
     delivery_limit: int = Field(default=5, ge=1, le=100)
     queue_max_length: int = Field(default=100_000, ge=1)
@@ -125,6 +139,7 @@ class Settings(BaseSettings):
         description="key for the web UI's CSRF tokens; set the same value on every process serving /ui "
         "(default: a random key per process, so forms opened before a restart must be reloaded)",
     )
+    web_oidc: WebOidc | None = None  # sign-in to the web UI through the identity provider
 
     @property
     def uses_amqp(self) -> bool:

@@ -22,11 +22,12 @@ OPTIONAL_PAGES = ("contacts", "timeliness")
 
 
 def mount_web(app: FastAPI, settings: Settings) -> None:
-    from broker.entrypoints.web import enquiries, placeholders, session
+    from broker.entrypoints.web import enquiries, oidc, placeholders, session
 
     key = settings.web_csrf_key.get_secret_value().encode() if settings.web_csrf_key else None
     app.state.web = WebUi(csrf=Csrf(key), dev_sign_in=session.dev_sign_in_allowed(settings))
     app.include_router(session.router)
+    app.include_router(oidc.router)
     app.include_router(enquiries.router)
     present = set()
     for name in OPTIONAL_PAGES:

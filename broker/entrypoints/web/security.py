@@ -123,6 +123,10 @@ class Csrf:
     def __init__(self, key: bytes | None = None) -> None:
         self._key = key or secrets.token_bytes(32)
 
+    @property
+    def key(self) -> bytes:
+        return self._key
+
     @staticmethod
     def new_anchor() -> str:
         return secrets.token_urlsafe(32)

@@ -53,6 +53,7 @@ async def sign_in_page(request: Request, next: Annotated[str | None, Query(max_l
         principal = None
     return render(request, "sign_in.html", {
         "next": safe_next(next), "dev": web_of(request).dev_sign_in, "roles_offered": SIGN_IN_ROLES,
+        "oidc": broker_of(request).settings.web_oidc is not None,
     }, principal)
 
 
