@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.adapters.db import front_door_tables as f
@@ -455,5 +455,5 @@ class NotificationRepository:
         n = f.notifications
         await self._c.execute(
             update(n).where(n.c.notification_id.in_(list(notification_ids)))
-            .where(or_(n.c.delivered_at.is_(None))).values(delivered_at=at)
+            .where(n.c.delivered_at.is_(None)).values(delivered_at=at)
         )

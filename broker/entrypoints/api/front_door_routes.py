@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI, Header, HTTPException, Path, Query, Requ
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
+from broker.adapters.db.mapping import consent_to_json, subject_to_json
 from broker.bootstrap import Broker
 from broker.domain.access import NoSuchContact, Principal
 from broker.domain.brag import Brag
@@ -289,21 +290,6 @@ def _sos(sos: SignsOfSafety | None) -> SignsOfSafetyRead | None:
                              needs_to_happen=sos.needs_to_happen, scale=sos.scale)
 
 
-def _subject_json(subject: Subject) -> dict[str, Any]:
-    data = {k: getattr(subject, k) for k in subject.__slots__}  # type: ignore[attr-defined]
-    data["date_of_birth"] = subject.date_of_birth.isoformat() if subject.date_of_birth else None
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def _consent_json(consent: ConsentDecision | None) -> dict[str, Any] | None:
-    if consent is None:
-        return None
-    data = {k: getattr(consent, k) for k in consent.__slots__}  # type: ignore[attr-defined]
-    data["status"] = consent.status.value
-    data["decided_at"] = consent.decided_at.isoformat()
-    return data
-
-
 def _contact_read(view: ContactView, now: dt.datetime) -> ContactRead:
     c: Contact = view.contact
     referrer = None
@@ -314,7 +300,8 @@ def _contact_read(view: ContactView, now: dt.datetime) -> ContactRead:
     return ContactRead(
         contact_id=c.contact_id, authority=c.authority, state=c.state.value, received_at=c.received_at,
         recorded_at=c.recorded_at, recorded_by=c.recorded_by, referrer=referrer, reason=c.reason,
-        subjects=[_subject_json(s) for s in c.subjects], consent=_consent_json(c.consent),
+        subjects=[{k: v for k, v in subject_to_json(s).items() if v is not None} for s in c.subjects],
+        consent=consent_to_json(c.consent),
         brag=c.brag.value if c.brag else None,
         proposal=ProposalRead(brag=c.proposal.brag.value, signs_of_safety=_sos(c.proposal.rationale),  # type: ignore[arg-type]
                               proposed_by=c.proposal.proposed_by, proposed_at=c.proposal.proposed_at)
