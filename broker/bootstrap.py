@@ -24,6 +24,7 @@ from broker.adapters.agreements_fs import DirectoryAgreements
 from broker.adapters.auth import TokenVerifier
 from broker.adapters.clock import SystemClock
 from broker.adapters.delivery_desk import DeliveryDesk, load_directory, policy_from
+from broker.adapters.db.audit_store import AuditRepository
 from broker.adapters.db.crypto import KeyRing, RowCipher
 from broker.adapters.db.engine import is_sqlite, make_engine
 from broker.adapters.db.timeliness_queries import TimelinessQueries
@@ -53,6 +54,9 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("mash.broker")
 
+AUDIT_SEQUENCE_BATCH = 1000  # audit inbox entries moved into the log per transaction
+AUDIT_SEQUENCE_POLL_S = 0.2  # how often the sequencer looks at the inbox
+
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
@@ -81,6 +85,9 @@ class Broker:
     _singleton: ProcessLock | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _adapter_transports: list[Transport] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.views.before_audit_read = self.sequence_audit
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.cipher, writer_lock=self._writer_lock)
@@ -170,8 +177,34 @@ class Broker:
             await uow.audit.append(*entries)
             await uow.commit()
 
+    async def sequence_audit(self) -> int:
+        """Give every committed entry waiting in the audit inbox its place in the log, in
+        batches (one sequencer at a time: the append lock on PostgreSQL, the writer on SQLite)."""
+        total = 0
+        while True:
+            async with self.uow() as uow:
+                moved = await uow.audit.sequence(AUDIT_SEQUENCE_BATCH)
+                await uow.commit()
+            total += moved
+            if moved < AUDIT_SEQUENCE_BATCH:
+                return total
+
+    async def _sequence_audit_forever(self) -> None:
+        while True:
+            try:
+                async with self.engine.connect() as connection:  # no lock while it is empty
+                    waiting = await AuditRepository(connection).pending()
+                if waiting:
+                    await self.sequence_audit()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be away; the entries wait in the inbox
+                log.exception("audit_sequencing_failed")
+            await asyncio.sleep(AUDIT_SEQUENCE_POLL_S)
+
     async def write_audit_checkpoint(self) -> Checkpoint | None:
         """Sign the log's current head, when anything was appended since the last one."""
+        await self.sequence_audit()
         async with self.uow() as uow:
             checkpoint = await write_checkpoint(uow.audit, self.signer, self.clock.now())
             await uow.commit()
@@ -225,6 +258,7 @@ class Broker:
         if background:
             self._tasks.append(asyncio.create_task(self.relay.run_forever(), name="outbox-relay"))
             self._tasks.append(asyncio.create_task(self._sweep_forever(), name="deadline-sweeper"))
+            self._tasks.append(asyncio.create_task(self._sequence_audit_forever(), name="audit-sequencer"))
         log.info(
             "broker_started",
             transport="amqp" if self.settings.uses_amqp else "in-process",

@@ -365,6 +365,7 @@ async def open_enquiry_from_contact(
     contact_id: str, *, actor: Principal, uow_factory: FrontDoorUnitOfWorkFactory, clock: Clock,
     open_enquiry: Callable[[OpenEnquiry], Awaitable[Opened]], purpose: str,
     consent: ConsentDecision | None = None, categories: frozenset[str] | None = None,
+    authorities: Mapping[str, Authority] | None = None,
 ) -> EnquiryFromContact:
     """The manager opens the enquiry from a screened (green, amber or red) contact.
 
@@ -372,7 +373,9 @@ async def open_enquiry_from_contact(
     with the contact) goes through the consent gate of `open_enquiry`, and the check is recorded
     on the contact whatever its result. A refused gate leaves the contact screened (the refused
     enquiry is kept, with its reason); a dispatched enquiry is linked to the contact and carries
-    the contact's sanctioned rating. The enquiry's idempotency key is derived from the contact
+    the contact's sanctioned rating. With `authorities`, the partners' deadline is the rating's
+    timescale from now on the authority's working calendar (amber: 24 working hours), instead of
+    the broker's wall-clock table. The enquiry's idempotency key is derived from the contact
     and the attempt, so a retry after a failure between the two transactions links the same
     enquiry instead of opening a second one.
     """
@@ -383,9 +386,15 @@ async def open_enquiry_from_contact(
         attempt = len(contact.consent_checks)
     assert contact.brag is not None
     checked = consent or contact.consent
+    deadline = None
+    if authorities is not None:
+        # Partners get the colour's timescale from now, on the authority's working calendar.
+        authority = _authority(authorities, contact.authority)
+        due = due_for_brag(clock.now(), contact.brag, authority.timescales, authority.calendar)
+        deadline = due.at if due else None
     opened = await open_enquiry(OpenEnquiry(
         purpose=purpose, brag=contact.brag, subjects=contact.subjects, consent=checked, actor=actor,
-        categories=categories, idempotency_key=f"contact:{contact_id}:{attempt}",
+        categories=categories, idempotency_key=f"contact:{contact_id}:{attempt}", deadline_at=deadline,
     ))
     now = clock.now()
     async with uow_factory() as uow:
@@ -576,6 +585,7 @@ class FrontDoor:
         return await open_enquiry_from_contact(
             contact_id, actor=actor, uow_factory=self.uow_factory, clock=self.clock,
             open_enquiry=self.open_enquiry_fn, purpose=self.purpose, consent=consent, categories=categories,
+            authorities=self.authorities,
         )
 
     async def record_decision(self, contact_id: str, *, outcome: Outcome, rationale: str,

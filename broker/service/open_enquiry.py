@@ -34,6 +34,9 @@ class OpenEnquiry:
     actor: Principal
     categories: frozenset[str] | None = None
     idempotency_key: str | None = None
+    # When partner information is due, if the caller worked it out (an enquiry from a contact:
+    # the authority's timescale on its working calendar); default: `timescales` on the wall clock.
+    deadline_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +71,10 @@ async def open_enquiry(
         consent=command.consent,
         opened_by=command.actor.subject,
         opened_at=now,
-        deadline_at=deadline_for(command.brag, now, timescales),
+        deadline_at=(
+            command.deadline_at if command.deadline_at is not None and command.deadline_at > now
+            else deadline_for(command.brag, now, timescales)
+        ),
     )
     apply_gates(
         enquiry,

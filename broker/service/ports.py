@@ -47,7 +47,12 @@ class OutboxStore(Protocol):
 
 
 class AuditStore(Protocol):
-    """Append-only: the log gives each entry its index, leaf hash and running root."""
+    """Append-only: the log gives each entry its index, leaf hash and running root.
+
+    `append` makes the entries part of the log when the transaction commits; the store may
+    give them their index, leaf hash and root then (the records returned) or later, in a
+    sequencer's batch (no records returned), as long as every read of the log sees them.
+    """
 
     async def append(self, *entries: AuditEntry) -> list[AuditRecord]: ...
     async def all(self) -> list[AuditRecord]: ...

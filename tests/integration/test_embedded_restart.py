@@ -44,23 +44,26 @@ async def _closed(broker, enquiry_id: str):  # type: ignore[no-untyped-def]
     return enquiry if enquiry and enquiry.state.value != "dispatched" else None
 
 
+LOOPS = {"outbox-relay", "deadline-sweeper", "audit-sequencer"}
+
+
 async def test_only_one_process_runs_the_relay_and_sweeper_on_a_sqlite_file(
     workspace: DevWorkspace, sqlite_url: str
 ) -> None:
     """SQLite has no SKIP LOCKED: a second broker on the same file serves the API but runs no
-    relay or sweeper; once the first stops, a new one takes them over."""
+    relay, sweeper or audit sequencer; once the first stops, a new one takes them over."""
     settings = Settings(dev_dir=workspace.root, database_url=sqlite_url, embedded_adapters=[])
     first, second = build_broker(settings), build_broker(settings)
     await first.start()
     await second.start()
     try:
-        assert len(first._tasks) == 2 and second._tasks == []  # noqa: SLF001 - the loops themselves
+        assert {t.get_name() for t in first._tasks} == LOOPS and second._tasks == []  # noqa: SLF001 - the loops themselves
     finally:
         await second.stop()
         await first.stop()
     third = build_broker(settings)
     await third.start()
     try:
-        assert len(third._tasks) == 2  # noqa: SLF001
+        assert {t.get_name() for t in third._tasks} == LOOPS  # noqa: SLF001
     finally:
         await third.stop()

@@ -433,3 +433,18 @@ async def test_a_broken_front_door_configuration_stops_the_broker_starting(works
     with pytest.raises(InvalidTimescale, match="elsewhere"):
         await broker.start()
     await broker.engine.dispose()
+
+
+async def test_an_enquiry_from_an_amber_contact_gives_partners_24_working_hours(broker: Broker) -> None:
+    """The partners' deadline is the rating's timescale from the enquiry's opening on the
+    authority's working calendar: never inside a weekend or after closing, never shorter than
+    the wall-clock 24 hours."""
+    contact_id = await screened(broker, Brag.AMBER)
+    opened = await broker.front_door.open_enquiry(contact_id, actor=MANAGER, consent=consent())
+    enquiry = await broker.views.enquiry(opened.enquiry_id)
+    assert enquiry is not None
+    authority = broker.front_door.authority
+    expected = due_for_brag(enquiry.opened_at, Brag.AMBER, authority.timescales, authority.calendar)
+    assert expected is not None and abs(enquiry.deadline_at - expected.at) < dt.timedelta(seconds=5)
+    assert authority.calendar.within_working_hours(enquiry.deadline_at)
+    assert enquiry.deadline_at - enquiry.opened_at >= dt.timedelta(hours=24)

@@ -10,6 +10,7 @@ log is also a Merkle tree with checkpoints signed and held outside the database.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -17,9 +18,11 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Index,
+    Integer,
     String,
     Table,
     Text,
+    delete,
     func,
     insert,
     select,
@@ -60,6 +63,24 @@ audit_checkpoints = Table(
     Column("jws", Text, nullable=False),
 )
 
+# Entries written by the use cases, unsequenced, in their own transactions: a cheap INSERT and
+# no lock. The sequencer (AuditRepository.sequence, one at a time under the append lock) moves
+# them into audit_events in batches, giving each its index, leaf hash and running root, and
+# deletes them here in the same transaction. Not evidence: nothing in it is signed or chained;
+# an entry is part of the log once sequenced, and every read of the log sequences first.
+audit_inbox = Table(
+    "audit_inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", TZ, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("enquiry_id", String(200)),
+    Column("outcome", String(64), nullable=False),
+    Column("reason", Text),
+    Column("details", JSON, nullable=False),
+)
+
 # pg_advisory_xact_lock key serialising appends ("mash_aud" as a 64-bit integer).
 APPEND_LOCK_KEY = int.from_bytes(b"mash_aud", "big")
 
@@ -84,10 +105,17 @@ def record_from_row(row: Any) -> AuditRecord:
 
 
 class AuditRepository:
-    """Appends audit events and checkpoints; never updates or deletes."""
+    """Appends audit events and checkpoints; never updates or deletes them.
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    With `inbox=True` (what the unit of work gives the use cases) `append` writes the entries
+    unsequenced into `audit_inbox`, with no lock, and returns no records: `sequence` later
+    gives them their place in the log. With `inbox=False` `append` sequences at once under
+    the append lock (tests, tools).
+    """
+
+    def __init__(self, connection: AsyncConnection, *, inbox: bool = False) -> None:
         self._c = connection
+        self._inbox = inbox
 
     async def _lock(self) -> None:
         # PostgreSQL: one appender at a time until commit, without needing UPDATE rights on the
@@ -122,7 +150,44 @@ class AuditRepository:
         """
         if not entries:
             return []
+        if self._inbox:
+            await self._c.execute(insert(audit_inbox), [
+                {"at": e.at, "actor": e.actor, "action": e.action, "enquiry_id": e.enquiry_id,
+                 "outcome": e.outcome, "reason": e.reason, "details": dict(e.details)}
+                for e in entries
+            ])
+            return []
         await self._lock()
+        return await self._append_locked(entries)
+
+    async def sequence(self, limit: int = 1000) -> int:
+        """Move up to `limit` inbox entries, oldest first, into the log; returns how many.
+
+        One sequencer at a time: on PostgreSQL the append lock (held until commit); on SQLite
+        the database's single writer. The caller commits; an entry is moved exactly once
+        because it is deleted from the inbox in the same transaction.
+        """
+        await self._lock()
+        rows = (
+            await self._c.execute(select(audit_inbox).order_by(audit_inbox.c.id).limit(limit))
+        ).mappings().all()
+        if not rows:
+            return 0
+        await self._append_locked([
+            AuditEntry(at=utc(r["at"]), actor=r["actor"], action=r["action"],
+                       enquiry_id=r["enquiry_id"], outcome=r["outcome"], reason=r["reason"],
+                       details=r["details"])
+            for r in rows
+        ])
+        ids = [r["id"] for r in rows]
+        await self._c.execute(delete(audit_inbox).where(audit_inbox.c.id.in_(ids)))
+        return len(rows)
+
+    async def pending(self) -> bool:
+        """Whether any entry waits in the inbox (a cheap check, no lock)."""
+        return (await self._c.execute(select(audit_inbox.c.id).limit(1))).first() is not None
+
+    async def _append_locked(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
         compact = await self._tail()
         records: list[AuditRecord] = []
         rows: list[dict[str, Any]] = []

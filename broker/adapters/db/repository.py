@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.adapters.db import tables as t
@@ -27,10 +27,34 @@ from broker.domain.consent import GateOutcome
 from broker.domain.enquiry import Enquiry, EnquiryState, PartnerRequest, RequestStatus
 
 
+def _written_state(r: PartnerRequest) -> tuple[Any, ...]:
+    """What `save` writes of a request: if this is unchanged since `get`, so is its row."""
+    return (r.status, r.reason, r.chased_at, r.late, r.reply)
+
+
+# One UPDATE, built once, executed with the changed requests' values (executemany).
+_UPDATE_REQUEST = (
+    update(t.partner_requests)
+    .where(t.partner_requests.c.request_id == bindparam("b_request_id"))
+    .values(
+        status=bindparam("status"),
+        reason=bindparam("reason"),
+        chased_at=bindparam("chased_at"),
+        late=bindparam("late"),
+        replied_at=bindparam("replied_at"),
+        reply=bindparam("reply"),
+        reply_jws=bindparam("reply_jws"),
+    )
+)
+_UPDATED_COLUMNS = ("status", "reason", "chased_at", "late", "replied_at", "reply", "reply_jws")
+
+
 class EnquiryRepository:
     def __init__(self, connection: AsyncConnection, cipher: RowCipher) -> None:
         self._c = connection
         self._cipher = cipher
+        # enquiry_id -> {request_id: _written_state} as `get` read them in this transaction
+        self._loaded: dict[str, dict[str, tuple[Any, ...]]] = {}
 
     async def add(self, enquiry: Enquiry, *, idempotency_key: str | None = None,
                   wanted_categories: Sequence[str] | None = None,
@@ -141,7 +165,7 @@ class EnquiryRepository:
                 .order_by(t.gate_decisions.c.seq)
             )
         ).mappings().all()
-        return Enquiry(
+        enquiry = Enquiry(
             enquiry_id=row["enquiry_id"],
             purpose=row["purpose"],
             brag=Brag(row["brag"]),
@@ -199,6 +223,8 @@ class EnquiryRepository:
             closed_at=utc(row["closed_at"]),
             completion=row["completion"],
         )
+        self._loaded[enquiry_id] = {r.request_id: _written_state(r) for r in enquiry.requests}
+        return enquiry
 
     async def save(self, enquiry: Enquiry) -> None:
         """Write back what can change after opening: state, closure and each request."""
@@ -214,21 +240,17 @@ class EnquiryRepository:
         await self._c.execute(
             update(t.enquiries).where(t.enquiries.c.enquiry_id == enquiry.enquiry_id).values(**values)
         )
-        for request in enquiry.requests:
-            row = self._request_row(enquiry.enquiry_id, request)
-            await self._c.execute(
-                update(t.partner_requests)
-                .where(t.partner_requests.c.request_id == request.request_id)
-                .values(
-                    status=row["status"],
-                    reason=row["reason"],
-                    chased_at=row["chased_at"],
-                    late=row["late"],
-                    replied_at=row["replied_at"],
-                    reply=row["reply"],
-                    reply_jws=row["reply_jws"],
-                )
-            )
+        # Only the requests that changed since `get` read them (a reply changes one): each
+        # row written re-seals its reply, so rewriting them all cost P x (P + N) UPDATEs.
+        loaded = self._loaded.get(enquiry.enquiry_id, {})
+        changed = [r for r in enquiry.requests if loaded.get(r.request_id) != _written_state(r)]
+        if changed:
+            rows = []
+            for request in changed:
+                row = self._request_row(enquiry.enquiry_id, request)
+                rows.append({"b_request_id": request.request_id, **{k: row[k] for k in _UPDATED_COLUMNS}})
+            await self._c.execute(_UPDATE_REQUEST, rows)
+        self._loaded[enquiry.enquiry_id] = {r.request_id: _written_state(r) for r in enquiry.requests}
 
     async def by_idempotency_key(self, key: str) -> str | None:
         return (

@@ -69,7 +69,7 @@ class SqlUnitOfWork:
         self.deliveries = DeliveryRepository(
             c, self._cipher, skip_locked=not is_sqlite(str(self._engine.url))
         )
-        self.audit = AuditRepository(c)
+        self.audit = AuditRepository(c, inbox=True)  # sequenced later: no global lock held
         return self
 
     async def commit(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -20,6 +21,9 @@ class Views:
     def __init__(self, engine: AsyncEngine, cipher: RowCipher) -> None:
         self._engine = engine
         self._cipher = cipher
+        # Run before the audit log is read, so every committed entry waiting in the audit
+        # inbox is in it (the composition root sets it to the broker's sequencer).
+        self.before_audit_read: Callable[[], Awaitable[object]] | None = None
 
     async def enquiry(self, enquiry_id: str) -> Enquiry | None:
         async with self._engine.connect() as c:
@@ -73,6 +77,8 @@ class Views:
         return [{**row, "received_at": utc(row["received_at"])} for row in rows]
 
     async def audit_events(self, *, after: int, limit: int) -> list[dict[str, Any]]:
+        if self.before_audit_read is not None:
+            await self.before_audit_read()
         events = audit_store.audit_events
         async with self._engine.connect() as c:
             rows = (await c.execute(
