@@ -122,3 +122,14 @@ def sign_in(page: object, base: str, role_label: str, subject: str) -> None:
     page.get_by_label("Your name (user id)").fill(subject)  # type: ignore[attr-defined]
     page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
     page.get_by_test_id("who").wait_for()  # type: ignore[attr-defined]
+
+
+UNLABELLED = """() => Array.from(document.querySelectorAll(
+  'main input:not([type=hidden]), main select, main textarea'))
+  .filter(e => !e.labels || e.labels.length === 0).map(e => e.name || e.id)"""
+
+
+def assert_accessible_basics(page: object) -> None:
+    """Every form control in the page's main content has a label, and there is one h1."""
+    assert page.evaluate(UNLABELLED) == [], page.url  # type: ignore[attr-defined]
+    assert page.locator("h1").count() == 1, page.url  # type: ignore[attr-defined]
