@@ -94,6 +94,10 @@ def test_manager_takes_a_contact_from_receipt_to_a_signed_decision_delivered_dow
     assert page.get_by_test_id("decision-verification").inner_text().startswith("Signed decision verified")
     assert page.get_by_test_id("decision-outcome").inner_text().startswith("Child protection")
     assert "child protection procedures" in page.get_by_test_id("feedback").inner_text()
+    page.get_by_label("Told the referrer by").select_option("phone")
+    page.get_by_role("button", name="Record that the referrer was told").click()
+    assert errors(page) == []
+    assert page.get_by_test_id("feedback-given").inner_text().startswith("Told by mia.manager (phone)")
     shot(page, request, "decided")
 
     jwks = httpx.get(f"{stack.base}/.well-known/jwks.json").json()

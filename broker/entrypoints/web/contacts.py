@@ -26,6 +26,7 @@ from broker.domain.screening import SCALE_MEANING, SignsOfSafety
 from broker.domain.subject import Subject
 from broker.entrypoints.api.schemas import ConsentIn, SubjectIn
 from broker.entrypoints.web.core import UiPrincipal, UiRoute, broker_of, read_form, render
+from broker.service.front_door import FEEDBACK_METHODS
 from broker.entrypoints.web.enquiries import CONSENT_STATUSES, _blank_to_none, validation_messages
 
 router = APIRouter(route_class=UiRoute)
@@ -126,6 +127,7 @@ async def _contact_page(request: Request, principal: Principal, contact_id: str,
         "view": view, "contact": contact, "child": contact.child, "state_labels": STATE_LABELS,
         "errors": errors or [], "form": form or {}, "brags": BRAGS, "outcomes": OUTCOMES,
         "scale_meaning": SCALE_MEANING, "consent_statuses": CONSENT_STATUSES,
+        "feedback_methods": FEEDBACK_METHODS,
         "decision": decision, "feedback": feedback, "summary_ready": summary_ready,
         "now": broker.clock.now(),
         "can_propose": staff and state is ContactState.RECEIVED,
@@ -267,6 +269,17 @@ async def record_decision(contact_id: str, request: Request, principal: UiPrinci
             raise DomainError("choose the outcome of the decision") from None
         await _front_door(request).record_decision(contact_id, outcome=outcome,
                                                    rationale=form.get("rationale", ""), actor=principal)
+
+    return await _step(request, principal, contact_id, form, action)
+
+
+@router.post("/ui/contacts/{contact_id}/feedback", include_in_schema=False)
+async def feedback_given(contact_id: str, request: Request, principal: UiPrincipal) -> Response:
+    """The referrer has been told the outcome (and how)."""
+    form = await read_form(request)
+
+    async def action() -> None:
+        await _front_door(request).feedback_given(contact_id, method=form.get("method", ""), actor=principal)
 
     return await _step(request, principal, contact_id, form, action)
 
