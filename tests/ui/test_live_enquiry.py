@@ -67,6 +67,9 @@ def test_partners_outcomes_arrive_live_on_the_open_enquiry_page(
 
     page.get_by_role("link", name="read summary version 1").click()
     assert page.get_by_test_id("verification").inner_text().startswith("Signature verified")
+    for partner in ADAPTERS:
+        assert page.get_by_test_id(f"reply-check-{partner}").inner_text().startswith(
+            "The partner's own signed reply verifies")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download the signed summary (JWS)").click()
     token = tmp_path / "summary.jws"

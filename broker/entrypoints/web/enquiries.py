@@ -14,7 +14,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
-from adapters.sdk.signing import SignatureInvalid, key_set, verify
+from adapters.sdk.messages import REPLY_JWS_TYP
+from adapters.sdk.signing import SignatureInvalid, import_public_jwk, key_set, verify
+from agreements.loader import load_directory
 from broker.domain.access import MASH_MANAGER, Principal
 from broker.domain.enquiry import Enquiry, EnquiryState, RequestStatus
 from broker.entrypoints.api.routes import _command
@@ -262,6 +264,28 @@ async def enquiry_events(enquiry_id: str, request: Request, principal: UiPrincip
     )
 
 
+def partner_reply_checks(payload: dict[str, Any], agreements_dir: Any) -> dict[str, str]:
+    """Each partner's own signed reply inside the summary, verified against the key the
+    agreement it answered under names (as `mash-broker verify --agreements` does)."""
+    keys = {(a.agreement_id, a.version, p.partner_id): p.public_jwk
+            for a in load_directory(agreements_dir) for p in a.parties}
+    checks: dict[str, str] = {}
+    for partner in payload.get("partners", []):
+        token, agreement = partner.get("signed_reply"), partner.get("agreement") or {}
+        if not token:
+            continue
+        jwk = keys.get((agreement.get("id"), agreement.get("version"), partner["partner_id"]))
+        try:
+            if jwk is None:
+                raise SignatureInvalid("no key for it in the agreements")
+            reply = verify(token, import_public_jwk(jwk), typ=REPLY_JWS_TYP)
+            same = reply.get("request_id") == partner.get("request_id") and reply.get("outcome") == partner["outcome"]
+            checks[partner["partner_id"]] = "verified" if same else "does not match the summary"
+        except SignatureInvalid as error:
+            checks[partner["partner_id"]] = f"invalid: {error}"
+    return checks
+
+
 async def _chosen_summary(request: Request, principal: Principal, enquiry_id: str,
                           version: int | None) -> Any:
     broker = broker_of(request)
@@ -296,6 +320,7 @@ async def summary_page(
     return render(request, "summary.html", {
         "enquiry_id": enquiry_id, "summary": chosen, "payload": payload, "verified": verified,
         "kid": broker.signer.kid,
+        "reply_checks": partner_reply_checks(payload, broker.settings.agreements_path) if verified else {},
     }, principal)
 
 
