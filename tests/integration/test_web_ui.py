@@ -177,3 +177,35 @@ def test_ui_denials_are_audited_like_the_apis(client: TestClient, workspace: Dev
     events = client.get("/audit", headers=bearer(workspace, "auditor")).json()["events"]
     denied = [e for e in events if e["action"] == "access.denied" or "denied" in e["action"]]
     assert any(e.get("actor") == "olly.officer" for e in denied), denied[-3:]
+
+
+def test_a_child_with_an_allocated_worker_is_routed_and_offers_no_screening(client: TestClient) -> None:
+    """A contact recorded in the UI about a child the case system shows as allocated goes to
+    that worker: the page says so and offers no proposal, sanction or enquiry control."""
+    sign_in(client, role="screening_officer", subject="olly.officer")
+    page = client.get("/ui/contacts/new")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    child = scenario_enquiry("police_only", household=False)["subjects"][0]  # allocated in the sample source
+    answer = client.post("/ui/contacts", follow_redirects=False, data={
+        "csrf_token": token.group(1), "referrer_name": "Rita Referrer", "referrer_role": "Teacher",
+        "referrer_organisation": "Quillsby Primary", "referrer_email": "rita@quillsby-primary.example",
+        "reason": "Worried about bruising", **{k: child[k] for k in (
+            "given_name", "family_name", "date_of_birth", "address", "postcode") if k in child},
+    })
+    assert answer.status_code == 303, answer.text
+    contact = client.get(answer.headers["location"])
+    assert 'data-state="routed_to_allocated_worker"' in contact.text
+    assert 'data-testid="allocated"' in contact.text
+    for control in ("Propose this rating", "/sanction", "/enquiry\"", "Record and sign the decision"):
+        assert control not in contact.text, control
+
+
+def test_navigation_offers_only_what_the_role_may_use(client: TestClient) -> None:
+    """An auditor's navigation has no "New enquiry"; an officer's has no "Timeliness"."""
+    sign_in(client, role="auditor", subject="ada.auditor")
+    nav = client.get("/ui/enquiries").text.split("</nav>")[0]
+    assert "/ui/contacts" in nav and "/ui/enquiries/new" not in nav and "/ui/timeliness" in nav
+    sign_in(client, role="screening_officer", subject="olly.officer")
+    nav = client.get("/ui/enquiries").text.split("</nav>")[0]
+    assert "/ui/enquiries/new" in nav and "/ui/timeliness" not in nav
