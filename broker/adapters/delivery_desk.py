@@ -3,6 +3,8 @@ webhook client, and the receipts consumer. The composition root builds one (boot
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +48,7 @@ class DeliveryDesk:
     require_user_id: bool = False
     wake_relay: Callable[[], None] = lambda: None
     poster: d.WebhookPoster = field(default_factory=HttpxPoster)
+    _webhooks: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def issue_views(self, uow: Any, decision: Any, contact: Any) -> list[str]:
         """Call inside the decision's transaction (then wake the relay after the commit)."""
@@ -62,16 +65,30 @@ class DeliveryDesk:
             self.wake_relay()
         return issued
 
-    async def sweep(self) -> tuple[int, int, int]:
-        """(re-sent, given up, webhook attempts): the sweeper calls this every interval."""
+    async def sweep(self) -> tuple[int, int]:
+        """(re-sent, given up); the sweeper calls this every interval. Webhook attempts run in a
+        task of their own, so a slow webhook never holds up the deadline sweeper."""
         resent, gave_up = await d.resend_unacknowledged(
             uow_factory=self.uow_factory, directory=self.directory, clock=self.clock,
             new_id=self.new_id, policy=self.policy, on_commit=self.wake_relay)
-        attempted = await d.deliver_webhooks(
+        if self._webhooks is None or self._webhooks.done():
+            self._webhooks = asyncio.create_task(self._webhooks_once(), name="webhooks")
+        return resent, gave_up
+
+    async def sweep_webhooks(self) -> int:
+        """One round of due webhook attempts, awaited; how many were attempted."""
+        return await d.deliver_webhooks(
             uow_factory=self.uow_factory, directory=self.directory, poster=self.poster,
             clock=self.clock, policy=self.policy,
             on_receipt=lambda body: self.record_receipt(body, channel="webhook"))
-        return resent, gave_up, attempted
+
+    async def _webhooks_once(self) -> None:
+        try:
+            await self.sweep_webhooks()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the database may be away; attempts wait in it
+            log.exception("webhook_round_failed")
 
     async def record_receipt(self, body: bytes | str, *, channel: str,
                              senders: frozenset[str] | None = None,
@@ -102,6 +119,10 @@ class DeliveryDesk:
         return await d.service_views(self.uow_factory, principal, service_id, now=self.clock.now(), limit=limit)
 
     async def close(self) -> None:
+        if self._webhooks is not None and not self._webhooks.done():
+            self._webhooks.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhooks
         close = getattr(self.poster, "aclose", None)
         if close is not None:
             await close()

@@ -17,6 +17,7 @@ database, so a restart loses none.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -434,11 +435,12 @@ async def deliver_webhooks(
             if await uow.deliveries.lease_webhook(view_id, expected=expected, until=now + dt.timedelta(minutes=2)):
                 leased.append(view_id)
         await uow.commit()
-    for view_id in leased:
+
+    async def attempt(view_id: str) -> None:
         async with uow_factory() as uow:
             view = await uow.deliveries.get(view_id)
         if view is None or view.webhook_url is None or view.jws is None:
-            continue
+            return
         service = directory.get(view.service_id)
         timeout = service.webhook.timeout_s if service and service.webhook else 10.0
         headers = {"content-type": "application/jose", "x-mash-view-id": view.view_id,
@@ -483,6 +485,8 @@ async def deliver_webhooks(
         log.info("webhook_attempted", view_id=view.view_id, ok=error is None, attempts=attempts)
         if receipt is not None and on_receipt is not None:
             await on_receipt(receipt)
+    # Concurrently: one slow webhook does not hold up the others (each is bounded by its timeout).
+    await asyncio.gather(*(attempt(v) for v in leased))
     return len(leased)
 
 
