@@ -171,6 +171,27 @@ def agreements_check(
     raise typer.Exit(1 if problems else 0)
 
 
+@agreements_app.command("recipients")
+def agreements_recipients(
+    directory: Annotated[Path | None, typer.Argument(help="defaults to MASH_RECIPIENTS_DIR")] = None,
+) -> None:
+    """Validate receiving-service documents (against the agreements' data categories) and say
+    what is wrong, where."""
+    from agreements.loader import check_directory
+    from agreements.recipients import check_recipients
+
+    settings = _settings()
+    agreements, _ = check_directory(settings.agreements_path)
+    known = frozenset(c for a in agreements for c in a.data_categories) or None
+    services, problems = check_recipients(directory or settings.recipients_path, known_categories=known)
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+    for service in services:
+        typer.echo(f"ok {service.service_id}: {', '.join(sorted(service.outcomes))}; "
+                   f"{len(service.categories)} categories; {'webhook' if service.webhook else 'queue only'}")
+    raise typer.Exit(1 if problems else 0)
+
+
 @app.command()
 def verify(
     summary: Annotated[Path, typer.Argument(help="a summary.jws file")],

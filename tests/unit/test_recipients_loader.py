@@ -67,3 +67,19 @@ def test_duplicate_ids_and_loopback_http_webhooks(tmp_path: Path) -> None:
 def test_no_directory_means_no_services(tmp_path: Path) -> None:
     """A broker without a recipients directory delivers to nobody (and starts)."""
     assert load_recipients(tmp_path / "absent") == []
+
+
+def test_cli_check_names_each_problem_and_fails(tmp_path: Path) -> None:
+    """`mash-broker agreements recipients DIR` lists valid services and exits 1 on any problem,
+    naming only the problems there are (a missing field is not also reported as a broken rule)."""
+    import subprocess
+    import sys
+
+    cli = [str(Path(sys.executable).parent / "mash-broker"), "agreements", "recipients"]
+    ok = subprocess.run([*cli, str(SAMPLES)], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and ok.stdout.count("ok ") == 3, ok.stderr
+    (tmp_path / "x.json").write_text(json.dumps({"service_id": "x1", "status": "active"}))
+    bad = subprocess.run([*cli, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1
+    assert "'dissemination' is a required property" in bad.stderr
+    assert "owner_approval_ref" not in bad.stderr
