@@ -25,7 +25,6 @@ from broker.adapters.auth import TokenVerifier
 from broker.adapters.clock import SystemClock
 from broker.adapters.delivery_desk import DeliveryDesk, load_directory, policy_from
 from broker.adapters.db.audit_store import AuditRepository
-from broker.adapters.db.audit_store import AuditRepository
 from broker.adapters.db.crypto import KeyRing, RowCipher
 from broker.adapters.db.engine import is_sqlite, make_engine
 from broker.adapters.db.timeliness_queries import TimelinessQueries
@@ -58,9 +57,6 @@ log = structlog.get_logger("mash.broker")
 AUDIT_SEQUENCE_BATCH = 1000  # audit inbox entries moved into the log per transaction
 AUDIT_SEQUENCE_POLL_S = 0.2  # how often the sequencer looks at the inbox
 
-AUDIT_SEQUENCE_BATCH = 1000  # audit inbox entries moved into the log per transaction
-AUDIT_SEQUENCE_POLL_S = 0.2  # how often the sequencer looks at the inbox
-
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
@@ -89,9 +85,6 @@ class Broker:
     _singleton: ProcessLock | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _adapter_transports: list[Transport] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.views.before_audit_read = self.sequence_audit
 
     def __post_init__(self) -> None:
         self.views.before_audit_read = self.sequence_audit
@@ -265,7 +258,6 @@ class Broker:
         if background:
             self._tasks.append(asyncio.create_task(self.relay.run_forever(), name="outbox-relay"))
             self._tasks.append(asyncio.create_task(self._sweep_forever(), name="deadline-sweeper"))
-            self._tasks.append(asyncio.create_task(self._sequence_audit_forever(), name="audit-sequencer"))
             self._tasks.append(asyncio.create_task(self._sequence_audit_forever(), name="audit-sequencer"))
         log.info(
             "broker_started",

@@ -49,34 +49,10 @@ _UPDATE_REQUEST = (
 _UPDATED_COLUMNS = ("status", "reason", "chased_at", "late", "replied_at", "reply", "reply_jws")
 
 
-def _written_state(r: PartnerRequest) -> tuple[Any, ...]:
-    """What `save` writes of a request: if this is unchanged since `get`, so is its row."""
-    return (r.status, r.reason, r.chased_at, r.late, r.reply)
-
-
-# One UPDATE, built once, executed with the changed requests' values (executemany).
-_UPDATE_REQUEST = (
-    update(t.partner_requests)
-    .where(t.partner_requests.c.request_id == bindparam("b_request_id"))
-    .values(
-        status=bindparam("status"),
-        reason=bindparam("reason"),
-        chased_at=bindparam("chased_at"),
-        late=bindparam("late"),
-        replied_at=bindparam("replied_at"),
-        reply=bindparam("reply"),
-        reply_jws=bindparam("reply_jws"),
-    )
-)
-_UPDATED_COLUMNS = ("status", "reason", "chased_at", "late", "replied_at", "reply", "reply_jws")
-
-
 class EnquiryRepository:
     def __init__(self, connection: AsyncConnection, cipher: RowCipher) -> None:
         self._c = connection
         self._cipher = cipher
-        # enquiry_id -> {request_id: _written_state} as `get` read them in this transaction
-        self._loaded: dict[str, dict[str, tuple[Any, ...]]] = {}
         # enquiry_id -> {request_id: _written_state} as `get` read them in this transaction
         self._loaded: dict[str, dict[str, tuple[Any, ...]]] = {}
 
@@ -247,8 +223,6 @@ class EnquiryRepository:
             closed_at=utc(row["closed_at"]),
             completion=row["completion"],
         )
-        self._loaded[enquiry_id] = {r.request_id: _written_state(r) for r in enquiry.requests}
-        return enquiry
         self._loaded[enquiry_id] = {r.request_id: _written_state(r) for r in enquiry.requests}
         return enquiry
 
