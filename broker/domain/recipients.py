@@ -12,6 +12,8 @@ removing what it may not see, never by adding or rewriting:
 * findings whose dissemination is `mash_only` (never leaves the MASH) or a level the
   service is not configured for (`owner_approval` needs the owners' standing approval);
 * findings, requested categories and partners outside the service's categories (NRP);
+* the manager's decision rationale, and a partner's BRAG rationale, whenever any finding they
+  may rest on was withheld from this service;
 * MASH internals: gate decisions, who opened the enquiry and who approved the consent
   decision, chasing and lateness bookkeeping, and each partner's own signed reply (it
   embeds every finding, so it cannot travel with a redacted view; the broker signs the view).
@@ -140,6 +142,12 @@ def _finding_allowed(finding: Any, policy: ServicePolicy) -> bool:
     )
 
 
+def _withholds(entry: Mapping[str, Any], policy: ServicePolicy) -> bool:
+    """Whether any of this partner's findings stays out of the service's view."""
+    findings = entry.get("findings")
+    return isinstance(findings, list) and not all(_finding_allowed(f, policy) for f in findings)
+
+
 def _partner(entry: Mapping[str, Any], policy: ServicePolicy) -> dict[str, Any] | None:
     requested = entry.get("categories_requested")
     requested = list(requested) if isinstance(requested, list) else []
@@ -201,6 +209,13 @@ def redact(full: Mapping[str, Any], policy: ServicePolicy) -> dict[str, Any]:
     contact = full.get("contact")
     content: dict[str, Any] = {"summary": _summary(summary, policy)}
     content["decision"] = _pick(decision, DECISION_KEYS) if isinstance(decision, Mapping) else None
+    partners = summary.get("partners") if isinstance(summary, Mapping) else None
+    if content["decision"] and isinstance(partners, list) and any(
+        _withholds(p, policy) for p in partners if isinstance(p, Mapping)
+    ):
+        # The manager's rationale may rest on findings this service does not see: like a
+        # partner's BRAG rationale, it travels only when nothing was withheld.
+        content["decision"].pop("rationale", None)
     # The referrer block never travels; only what the contact says about the child.
     content["contact"] = _pick(contact, CONTACT_KEYS) if isinstance(contact, Mapping) else None
     identity = referrer_identity(contact if isinstance(contact, Mapping) else None)
@@ -218,7 +233,7 @@ def make_view(
     policy: ServicePolicy,
     *,
     view_id: str,
-    summary_sha256: str,
+    summary_sha256: str | None,
     issued_at: dt.datetime,
 ) -> dict[str, Any]:
     """The view payload the broker signs for one service."""

@@ -186,7 +186,7 @@ async def issue_views(
             continue
         view_id = new_id()
         payload = make_view(full, policy_of(service), view_id=view_id,
-                            summary_sha256=summary_sha256 or "", issued_at=now)
+                            summary_sha256=summary_sha256, issued_at=now)
         jws = signer.sign(payload, typ=VIEW_JWS_TYP)
         await uow.deliveries.add(StoredView(
             view_id=view_id, service_id=service.service_id, enquiry_id=record.get("enquiry_id"),

@@ -164,3 +164,24 @@ def test_substructure_check_can_fail() -> None:
     assert not is_substructure({"b": {"c": "y"}}, whole)
     assert not is_substructure({"d": 1}, whole)
     assert not is_substructure({"a": [True]}, {"a": [1]})
+
+
+def test_the_decision_rationale_travels_only_when_nothing_was_withheld() -> None:
+    """A service that sees every finding gets the manager's rationale; when a finding is withheld
+    (a MASH-only one, from everybody; one outside its categories, from that service) the service
+    gets the outcome without the rationale, which may rest on it."""
+    safe = {"category": "education.attendance", "dissemination": "summary_safe", "summary": "71%"}
+    police = {"category": "police.incidents", "dissemination": "summary_safe", "summary": "Incident"}
+    def summary(*findings: dict) -> dict:
+        return {"partners": [{"partner_id": "p", "categories_requested": ["education.attendance",
+                                                                          "police.incidents"],
+                              "findings": list(findings)}]}
+    decision = {"decision_id": "d1", "outcome": "early_help", "rationale": "Absence and the incident"}
+    csc = ServicePolicy("csc", "CSC", frozenset({"education.attendance", "police.incidents"}))
+    early_help = ServicePolicy("early-help", "EH", frozenset({"education.attendance"}))
+    kept = redact(full_record(summary(safe, police), decision, None), csc)
+    assert kept["decision"]["rationale"] == "Absence and the incident"
+    mash_only = redact(full_record(summary(safe, {**police, "dissemination": "mash_only"}), decision, None), csc)
+    assert "rationale" not in mash_only["decision"]
+    outside = redact(full_record(summary(safe, police), decision, None), early_help)
+    assert outside["decision"] == {"decision_id": "d1", "outcome": "early_help"}
