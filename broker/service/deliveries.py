@@ -530,9 +530,8 @@ async def list_deliveries(uow_factory: Callable[[], Any], principal: Principal, 
                           limit: int = 100) -> list[dict[str, Any]]:
     authorize_deliveries(principal)
     async with uow_factory() as uow:
-        views = await uow.deliveries.listing(service_id=service_id, limit=limit)
-    rows = [delivery_row(v, now=now) for v in views]
-    return [r for r in rows if status is None or r["status"] == status]
+        views = await uow.deliveries.listing(service_id=service_id, limit=limit, status=status)
+    return [delivery_row(v, now=now) for v in views]
 
 
 async def service_views(uow_factory: Callable[[], Any], principal: Principal, service_id: str, *,

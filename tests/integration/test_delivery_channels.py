@@ -229,6 +229,12 @@ async def test_http_api_shows_deliveries_to_managers_and_each_service_only_its_o
         assert statuses[eh_view] == "acknowledged" and statuses[sf_view] != "acknowledged"
         assert [r["view_id"] for r in (await client.get(
             "/deliveries?status=acknowledged", headers=manager)).json()["items"]] == [eh_view]
+        assert [r["view_id"] for r in (await client.get(
+            "/deliveries?status=acknowledged&limit=1&service_id=supporting-families",
+            headers=manager)).json()["items"]] == []
+        others = (await client.get("/deliveries?status=delivered", headers=manager)).json()["items"]
+        others += (await client.get("/deliveries?status=pending", headers=manager)).json()["items"]
+        assert [(r["view_id"], r["status"]) for r in others] == [(sf_view, statuses[sf_view])]
     async with broker.uow() as uow:
         rejected = await uow.deliveries.receipt_rejections()
     assert sorted(r["channel"] for r in rejected) == ["http", "http"]

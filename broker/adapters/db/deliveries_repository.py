@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from broker.adapters.db import delivery_tables as d
@@ -74,6 +74,19 @@ def _confirmed() -> Any:
     )
 
 
+def _status_is(status: str) -> Any:
+    """The SQL form of `StoredView.status`, so a filtered list pages over the whole table."""
+    v = d.service_views.c
+    acknowledged = v.acknowledged_at.is_not(None)
+    undelivered = and_(v.acknowledged_at.is_(None), v.undelivered_at.is_not(None))
+    delivered = and_(v.acknowledged_at.is_(None), v.undelivered_at.is_(None),
+                     or_(_confirmed(), v.webhook_state == "delivered"))
+    pending = and_(v.acknowledged_at.is_(None), v.undelivered_at.is_(None),
+                   ~_confirmed(), or_(v.webhook_state.is_(None), v.webhook_state != "delivered"))
+    return {"acknowledged": acknowledged, "undelivered": undelivered,
+            "delivered": delivered, "pending": pending}[status]
+
+
 class DeliveryRepository:
     def __init__(self, connection: AsyncConnection, cipher: RowCipher, *, skip_locked: bool = False) -> None:
         self._c = connection
@@ -128,10 +141,12 @@ class DeliveryRepository:
         return [self._view(r) for r in rows]
 
     async def listing(self, *, service_id: str | None = None, limit: int = 100,
-                      before: dt.datetime | None = None) -> list[StoredView]:
+                      before: dt.datetime | None = None, status: str | None = None) -> list[StoredView]:
         query = self._select().order_by(d.service_views.c.issued_at.desc(), d.service_views.c.view_id)
         if service_id is not None:
             query = query.where(d.service_views.c.service_id == service_id)
+        if status is not None:
+            query = query.where(_status_is(status))
         if before is not None:
             query = query.where(d.service_views.c.issued_at < before)
         rows = (await self._c.execute(query.limit(limit))).mappings().all()
