@@ -64,7 +64,9 @@ CONTACT_KEYS = ("contact_id", "received_at", "reason", "concerns", "brag", "scre
 
 # Name parts are searched for only in free text (a surname shared with the family must not
 # strip the child's own name from the subjects).
-_FREE_TEXT_KEY = re.compile(r"(^|_)(summary|rationale|reason|notes?|worries|working_well|next_steps|concerns?|advice|text)$")
+_FREE_TEXT_KEY = re.compile(
+    r"(^|_)(summary|rationale|reason|notes?|worries|working_well|next_steps|concerns?|advice|text)$"
+)
 _IDENTITY_KEY = re.compile(r"name|email|e_mail|phone|telephone|mobile")
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "the", "and", "prof"})
 _MIN_TOKEN = 3

@@ -46,7 +46,8 @@ class DeliveryRead(BaseModel):
     ack_channel: str | None
     undelivered_at: dt.datetime | None
     view_sha256: str
-    purged_at: dt.datetime | None = Field(None, description="signed body dropped when the retention of the findings it carries ended")
+    purged_at: dt.datetime | None = Field(
+        None, description="signed body dropped when the retention of the findings it carries ended")
     webhook: WebhookRead | None
 
 
