@@ -12,6 +12,8 @@ from adapters.sdk.messages import REPLY_TYPE, REQUEST_TYPE
 from adapters.sdk.transport.base import IncomingMessage
 from broker.domain.enquiry import EnquiryState
 from broker.service import audit_trail
+from broker.domain.recipients import VIEW_TYPE
+from broker.service.deliveries import record_view_dead_letter
 from broker.service.ports import Clock, Signer, UnitOfWorkFactory
 from broker.service.summaries import issue_summary
 
@@ -37,6 +39,9 @@ async def record_dead_letter(
         outcome = await retry_reply(message)
         if outcome in ("recorded", "duplicate"):
             return f"reply {outcome} from the dead-letter queue"
+    if message.message_type == VIEW_TYPE and message.correlation_id:
+        return await record_view_dead_letter(message.correlation_id, death=reason, where=where,
+                                             uow_factory=uow_factory, clock=clock)
     if message.message_type == REQUEST_TYPE and message.correlation_id:
         return await _request_dead(
             message.correlation_id, reason, f"request dead-lettered from {where}: {reason}",

@@ -234,11 +234,11 @@ async def resend_unacknowledged(
                 continue
             details = {"service_id": view.service_id, "view_id": view.view_id}
             if view.sends >= policy.max_sends:
-                await uow.deliveries.mark_undelivered(view.view_id, now)
+                reason = f"no valid receipt after {view.sends} sends"
+                await uow.deliveries.mark_undelivered(view.view_id, now, reason=reason)
                 entries.append(AuditEntry(
                     at=now, actor=BROKER, action="view.undelivered", outcome="undelivered",
-                    enquiry_id=view.enquiry_id, details=details,
-                    reason=f"no valid receipt after {view.sends} sends",
+                    enquiry_id=view.enquiry_id, details=details, reason=reason,
                 ))
                 gave_up += 1
                 continue
@@ -263,6 +263,29 @@ async def resend_unacknowledged(
     if resent or gave_up:
         log.info("views_resent", resent=resent, undelivered=gave_up)
     return resent, gave_up
+
+
+async def record_view_dead_letter(
+    view_id: str, *, death: str, where: str, uow_factory: Callable[[], Any], clock: Clock,
+) -> str:
+    """A view dead-lettered from a service's queue (its consumer refused it, or it ran out of
+    deliveries) is shown undelivered at once, with why: sending it again would not help."""
+    now = clock.now()
+    async with uow_factory() as uow:
+        view = await uow.deliveries.get(view_id, for_update=True)
+        if view is None:
+            return "unknown view"
+        if view.acknowledged_at is not None or view.undelivered_at is not None:
+            return "already settled"
+        reason = f"dead-lettered from {where}: {death}"
+        await uow.deliveries.mark_undelivered(view.view_id, now, reason=reason)
+        await uow.audit.append(AuditEntry(
+            at=now, actor=BROKER, action="view.undelivered", outcome="dead_lettered",
+            enquiry_id=view.enquiry_id, reason=reason,
+            details={"service_id": view.service_id, "view_id": view.view_id}))
+        await uow.commit()
+    log.warning("view_dead_lettered", view_id=view_id, death=death)
+    return "view undelivered"
 
 
 # --- receipts -------------------------------------------------------------------------------------
@@ -515,7 +538,8 @@ def delivery_row(view: Any, *, now: dt.datetime) -> dict[str, Any]:
         "overdue": view.acknowledged_at is None and (
             view.undelivered_at is not None or (view.ack_due_at is not None and view.ack_due_at <= now)),
         "acknowledged_at": view.acknowledged_at, "ack_channel": view.ack_channel,
-        "undelivered_at": view.undelivered_at, "view_sha256": view.jws_sha256,
+        "undelivered_at": view.undelivered_at, "undelivered_reason": view.undelivered_reason,
+        "view_sha256": view.jws_sha256,
         "purged_at": view.purged_at,
         "webhook": None if view.webhook_state is None else {
             "state": view.webhook_state, "attempts": view.webhook_attempts,

@@ -214,3 +214,30 @@ def _manager():  # type: ignore[no-untyped-def]
     from tests.integration.helpers import MANAGER
 
     return MANAGER
+
+
+async def test_a_view_the_service_refuses_is_shown_undelivered_with_the_reason(
+    broker: Broker, partner: PartnerDriver, amqp_url: str
+) -> None:
+    """A view the service's consumer rejects is dead-lettered by its queue, and the broker shows it
+    undelivered at once with where and why (re-sending a refused view would not help)."""
+    import aio_pika
+
+    enquiry_id, summary = await closed_enquiry(broker, partner)
+    decision = decision_on(enquiry_id, summary, Outcome.EARLY_HELP)
+    [view_id] = await broker.deliveries.deliver_decision(decision, contact_for(decision))  # type: ignore[union-attr]
+    connection = await aio_pika.connect_robust(amqp_url)
+    async with connection:
+        queue = await (await connection.channel()).get_queue("mash.service.early-help.views", ensure=True)
+        message = await eventually(lambda: queue.get(no_ack=False, fail=False))
+        await message.reject(requeue=False)
+
+    async def undelivered() -> bool:
+        return (await views_of(broker, decision.decision_id))[0].status == "undelivered"
+
+    await eventually(undelivered)
+    [view] = await views_of(broker, decision.decision_id)
+    assert view.view_id == view_id
+    assert view.undelivered_reason == "dead-lettered from mash.service.early-help.views: rejected"
+    rows = await broker.deliveries.list_deliveries(_manager(), status="undelivered")  # type: ignore[union-attr]
+    assert rows[0]["undelivered_reason"] == view.undelivered_reason

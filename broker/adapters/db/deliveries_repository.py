@@ -42,6 +42,7 @@ class StoredView:
     ack_channel: str | None = None
     receipt_received_at: dt.datetime | None = None
     undelivered_at: dt.datetime | None = None
+    undelivered_reason: str | None = None
     webhook_url: str | None = None
     webhook_state: str | None = None
     webhook_attempts: int = 0
@@ -114,7 +115,8 @@ class DeliveryRepository:
             jws_sha256=row["jws_sha256"], sends=row["sends"], last_sent_at=utc(row["last_sent_at"]),
             ack_due_at=utc(row["ack_due_at"]), acknowledged_at=utc(row["acknowledged_at"]),
             ack_channel=row["ack_channel"], receipt_received_at=utc(row["receipt_received_at"]),
-            undelivered_at=utc(row["undelivered_at"]), webhook_url=row["webhook_url"],
+            undelivered_at=utc(row["undelivered_at"]), undelivered_reason=row["undelivered_reason"],
+            webhook_url=row["webhook_url"],
             webhook_state=row["webhook_state"], webhook_attempts=row["webhook_attempts"],
             webhook_next_attempt_at=utc(row["webhook_next_attempt_at"]),
             webhook_last_error=row["webhook_last_error"],
@@ -191,10 +193,10 @@ class DeliveryRepository:
             )
         return ids
 
-    async def mark_undelivered(self, view_id: str, at: dt.datetime) -> None:
+    async def mark_undelivered(self, view_id: str, at: dt.datetime, *, reason: str) -> None:
         await self._c.execute(
             update(d.service_views).where(d.service_views.c.view_id == view_id)
-            .values(undelivered_at=at, ack_due_at=None)
+            .values(undelivered_at=at, ack_due_at=None, undelivered_reason=reason[:2000])
         )
 
     async def acknowledge(self, view_id: str, *, at: dt.datetime, channel: str, receipt_jws: str,

@@ -34,6 +34,7 @@ service_views = Table(
     Column("receipt_jws", Text),
     Column("receipt_received_at", TZ),  # as the service states it, in its signed receipt
     Column("undelivered_at", TZ),
+    Column("undelivered_reason", Text),
     Column("webhook_url", Text),
     Column("webhook_state", String(16)),  # pending | delivered | failed (NULL: no webhook)
     Column("webhook_attempts", Integer, nullable=False, server_default="0"),

@@ -45,6 +45,7 @@ class DeliveryRead(BaseModel):
     acknowledged_at: dt.datetime | None
     ack_channel: str | None
     undelivered_at: dt.datetime | None
+    undelivered_reason: str | None = None
     view_sha256: str
     purged_at: dt.datetime | None = Field(
         None, description="signed body dropped when the retention of the findings it carries ended")

@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("receipt_jws", sa.Text(), nullable=True),
         sa.Column("receipt_received_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("undelivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("undelivered_reason", sa.Text(), nullable=True),
         sa.Column("webhook_url", sa.Text(), nullable=True),
         sa.Column("webhook_state", sa.String(length=16), nullable=True),
         sa.Column("webhook_attempts", sa.Integer(), server_default="0", nullable=False),
