@@ -8,6 +8,7 @@ each party's placeholder key with the public key it generates for that partner.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from broker.adapters.dev_workspace import DevWorkspace, init_workspace
@@ -57,4 +58,8 @@ def synthetic_workspace(root: Path, count: int) -> DevWorkspace:
     templates = root / "agreement-templates"
     templates.mkdir(parents=True, exist_ok=True)
     (templates / f"bench-{count}.json").write_text(json.dumps(agreement_document(partners), indent=2))
-    return init_workspace(root / "dev", partners=partners, templates=templates)
+    workspace = init_workspace(root / "dev", partners=partners, templates=templates)
+    # The sample receiving services name the sample agreements' categories, which this
+    # workspace does not have (the broker would refuse to start): no downstream delivery here.
+    shutil.rmtree(workspace.root / "recipients", ignore_errors=True)
+    return workspace
