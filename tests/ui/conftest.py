@@ -133,3 +133,13 @@ def assert_accessible_basics(page: object) -> None:
     """Every form control in the page's main content has a label, and there is one h1."""
     assert page.evaluate(UNLABELLED) == [], page.url  # type: ignore[attr-defined]
     assert page.locator("h1").count() == 1, page.url  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/ui is a browser test: it runs in the `-m ui` process only,
+    even if its module forgets `pytestmark` (the dashboard's did, and ran in the other one)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.ui)

@@ -17,6 +17,8 @@ from broker.entrypoints.demo import scenario_enquiry
 from tests.conftest import bearer
 from tests.ui.conftest import Stack, shot, sign_in
 
+pytestmark = pytest.mark.ui
+
 
 def closed_enquiry(stack: Stack) -> dict[str, Any]:
     with httpx.Client(base_url=stack.base, headers=bearer(stack.workspace, "mash_manager")) as api:

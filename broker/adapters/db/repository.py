@@ -44,9 +44,10 @@ _UPDATE_REQUEST = (
         replied_at=bindparam("replied_at"),
         reply=bindparam("reply"),
         reply_jws=bindparam("reply_jws"),
+        reply_brag=bindparam("reply_brag"),
     )
 )
-_UPDATED_COLUMNS = ("status", "reason", "chased_at", "late", "replied_at", "reply", "reply_jws")
+_UPDATED_COLUMNS = ("status", "reason", "chased_at", "late", "replied_at", "reply", "reply_jws", "reply_brag")
 
 
 class EnquiryRepository:
