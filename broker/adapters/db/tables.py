@@ -123,6 +123,8 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("published_at", TZ),
     Column("last_error", Text),
+    # A chase and a restart re-send by request id: without it each scans the whole outbox.
+    Index("ix_outbox_correlation_id", "correlation_id"),
     Index(
         "ix_outbox_unpublished",
         "available_at",
@@ -143,4 +145,5 @@ rejected_messages = Table(
     Column("request_id", String(36)),
     Column("partner_id", String(64)),
     Column("body_sha256", String(64), nullable=False),
+    Index("ix_rejected_messages_enquiry_id", "enquiry_id"),
 )
