@@ -412,6 +412,8 @@ class Notification:
     created_at: dt.datetime
     body: dict[str, Any]
     delivered_at: dt.datetime | None = None
+    acknowledged_at: dt.datetime | None = None
+    acknowledged_by: str | None = None
 
 
 class NotificationRepository:
@@ -445,9 +447,34 @@ class NotificationRepository:
                 contact_id=r["contact_id"], created_at=utc(r["created_at"]),  # type: ignore[arg-type]
                 body=self._cipher.open_json(r["body"], context=f"notifications.body:{r['notification_id']}"),
                 delivered_at=utc(r["delivered_at"]),
+                acknowledged_at=utc(r["acknowledged_at"]), acknowledged_by=r["acknowledged_by"],
             )
             for r in rows
         ]
+
+    async def get(self, notification_id: str) -> Notification | None:
+        n = f.notifications
+        row = (await self._c.execute(select(n).where(n.c.notification_id == notification_id))).mappings().first()
+        if row is None:
+            return None
+        return Notification(
+            notification_id=row["notification_id"], recipient=row["recipient"], kind=row["kind"],
+            contact_id=row["contact_id"], created_at=utc(row["created_at"]),  # type: ignore[arg-type]
+            body=self._cipher.open_json(row["body"], context=f"notifications.body:{row['notification_id']}"),
+            delivered_at=utc(row["delivered_at"]),
+            acknowledged_at=utc(row["acknowledged_at"]), acknowledged_by=row["acknowledged_by"],
+        )
+
+    async def acknowledge(self, notification_id: str, *, at: dt.datetime, by: str) -> bool:
+        """Mark it acknowledged (and delivered, if it was not yet); False when already acknowledged
+        (the first acknowledgement stands)."""
+        n = f.notifications
+        result = await self._c.execute(
+            update(n).where(n.c.notification_id == notification_id).where(n.c.acknowledged_at.is_(None))
+            .values(acknowledged_at=at, acknowledged_by=by,
+                    delivered_at=func.coalesce(n.c.delivered_at, at))
+        )
+        return bool(result.rowcount)
 
     async def mark_delivered(self, notification_ids: Sequence[str], at: dt.datetime) -> None:
         if not notification_ids:

@@ -129,5 +129,7 @@ notifications = Table(
     Column("created_at", TZ, nullable=False),
     Column("delivered_at", TZ),
     Column("body", Text, nullable=False),  # sealed: what the worker is told about the contact
+    Column("acknowledged_at", TZ),  # migration 0011: the recipient acknowledged it (UI/API)
+    Column("acknowledged_by", String(200)),
     Index("ix_notifications_recipient_delivered", "recipient", "delivered_at"),
 )

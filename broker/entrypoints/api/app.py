@@ -22,6 +22,7 @@ from broker.domain.errors import DomainError
 from broker.entrypoints.api.limits import BodyLimits, RateLimiter
 from broker.entrypoints.api.routes import router
 from broker.entrypoints.api.front_door_routes import install_front_door
+from broker.entrypoints.api.notification_routes import install_notification_routes
 from broker.entrypoints.api.deliveries import router as deliveries_router
 from broker.entrypoints.api.reports_routes import router as reports_router
 from broker.entrypoints.web import mount_web
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     )
     app.include_router(router)
     install_front_door(app)  # contacts, screening, decisions: its routes and 404/409 answers
+    install_notification_routes(app)  # the allocated worker acknowledges a routed contact
     app.include_router(deliveries_router)
     app.include_router(reports_router)
     limits = settings or (broker.settings if broker is not None else Settings())

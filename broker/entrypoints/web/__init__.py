@@ -18,7 +18,7 @@ from broker.entrypoints.web.core import HERE, WebUi
 from broker.entrypoints.web.security import Csrf, UiSecurityHeaders
 
 # Pages other features add: a module here with a `router` (see core.py), included when present.
-OPTIONAL_PAGES = ("contacts", "timeliness")
+OPTIONAL_PAGES = ("contacts", "timeliness", "notifications")
 
 
 def mount_web(app: FastAPI, settings: Settings) -> None:

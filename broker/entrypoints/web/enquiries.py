@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from adapters.sdk.messages import REPLY_JWS_TYP
 from adapters.sdk.signing import SignatureInvalid, import_public_jwk, key_set, verify
 from agreements.loader import load_directory
-from broker.domain.access import MASH_MANAGER, Principal
+from broker.domain.access import AUDITOR, MASH_MANAGER, SCREENING_OFFICER, SOCIAL_WORKER, Principal
 from broker.domain.enquiry import Enquiry, EnquiryState, RequestStatus
 from broker.entrypoints.api.routes import _command
 from broker.entrypoints.api.schemas import EnquiryCreate
@@ -87,6 +87,9 @@ def partner_rows(enquiry: Enquiry) -> list[PartnerRow]:
 
 @router.get("/ui/", include_in_schema=False)
 async def home(principal: UiPrincipal) -> Response:
+    if principal.has(SOCIAL_WORKER) and not (principal.has(SCREENING_OFFICER) or principal.has(MASH_MANAGER)
+                                             or principal.has(AUDITOR)):
+        return RedirectResponse("/ui/notifications", status_code=303)  # their page: "Routed to me"
     return RedirectResponse("/ui/enquiries", status_code=303)
 
 

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from broker.entrypoints.web.core import UiPrincipal, UiRoute, render
 
-TITLES = {"contacts": "Contacts", "timeliness": "Timeliness and thresholds"}
+TITLES = {"contacts": "Contacts", "timeliness": "Timeliness and thresholds", "notifications": "Routed contacts"}
 
 
 def _page(title: str) -> Callable[[Request, UiPrincipal], Awaitable[Response]]:

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from broker.adapters.auth import DEV_ISSUER, DevIssuer, Unauthenticated
 from broker.config import Settings
-from broker.domain.access import ADMIN, AUDITOR, MASH_MANAGER, SCREENING_OFFICER
+from broker.domain.access import ADMIN, AUDITOR, MASH_MANAGER, SCREENING_OFFICER, SOCIAL_WORKER
 from broker.entrypoints.web.core import (
     UiRoute,
     broker_of,
@@ -35,6 +35,7 @@ SIGN_IN_ROLES = (
     (SCREENING_OFFICER, "Screening officer"),
     (MASH_MANAGER, "MASH manager"),
     (AUDITOR, "Auditor"),
+    (SOCIAL_WORKER, "Allocated social worker"),
     (ADMIN, "Administrator"),
 )
 SUBJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
