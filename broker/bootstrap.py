@@ -43,6 +43,7 @@ from broker.service.audit import write_checkpoint
 from broker.service.chase import chase_drifting
 from broker.service.dead_letters import record_dead_letter
 from broker.service.deadlines import close_overdue
+from broker.service.front_door_retention import purge_expired_contacts
 from broker.service.open_enquiry import OpenEnquiry, Opened, open_enquiry
 from broker.service.ports import Clock
 from broker.service.record_reply import ReplyResult, record_reply
@@ -170,7 +171,11 @@ class Broker:
         )
 
     async def purge_expired(self) -> int:
-        return await purge_expired(uow_factory=self.uow, clock=self.clock)
+        """Partners' findings whose agreement's retention ended, then the front door's contacts
+        (with their enquiry, or front_door.retention_days after they finished)."""
+        purged = await purge_expired(uow_factory=self.uow, clock=self.clock)
+        return purged + await purge_expired_contacts(
+            uow_factory=self.uow, clock=self.clock, retention_days=self.settings.front_door.retention_days)
 
     async def record_audit(self, *entries: AuditEntry) -> None:
         async with self.uow() as uow:

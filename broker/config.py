@@ -42,6 +42,7 @@ class FrontDoor(BaseModel):
     config_file: Path | None = None  # default: deploy/config/front_door.json (timescales, calendars)
     authority: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")  # default: the file's
     allocations_file: Path | None = None  # the reference case system; default: adapters/synthetic/allocations.json
+    retention_days: int = Field(default=730, ge=1, le=36500)  # contacts that led to no enquiry: purge after
     ack_alert_after_minutes: int = Field(default=240, ge=1, le=60 * 24 * 30)  # "Routed to me": flag unacknowledged
 
 

@@ -42,6 +42,7 @@ from broker.domain.contact import (
     InvalidContact,
     Referrer,
 )
+from broker.domain.contact_retention import ContactPurged
 from broker.domain.decision import Decision, Outcome, ReferrerFeedback
 from broker.domain.enquiry import EnquiryState
 from broker.domain.screening import BragProposal, Rerating, Sanction, SignsOfSafety
@@ -429,7 +430,11 @@ async def read_contact(
     """The contact (the referrer withheld from auditors); the read is audited."""
     now = clock.now()
     async with uow_factory() as uow:
-        contact = await uow.contacts.get(contact_id)
+        try:
+            contact = await uow.contacts.get(contact_id)
+        except ContactPurged as purged:  # 410 only to whoever may read the contact (else 404)
+            authorize_contact_read(actor, contact_id, purged.allocated_worker_id)
+            raise
         if contact is None:
             raise NoSuchContact("no such contact", actor=actor.subject, action="read_contact")
         worker = contact.allocated_worker.worker_id if contact.allocated_worker else None

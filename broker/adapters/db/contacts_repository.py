@@ -32,6 +32,7 @@ from broker.domain.contact import (
     ContactState,
     Referrer,
 )
+from broker.domain.contact_retention import ContactPurged
 from broker.domain.decision import Decision, Outcome, ReferrerFeedback
 from broker.domain.screening import BragProposal, Rerating, Sanction, SignsOfSafety
 from broker.domain.timescales import Due
@@ -180,6 +181,11 @@ class ContactRepository:
 
     async def _contact(self, row: Any) -> Contact:
         cid = row["contact_id"]
+        if row["purged_at"] is not None:  # its personal data is gone (retention ended): 410
+            decision_sha256 = (await self._c.execute(
+                select(f.decisions.c.jws_sha256).where(f.decisions.c.contact_id == cid))).scalar_one_or_none()
+            raise ContactPurged(cid, utc(row["purged_at"]), allocated_worker_id=row["allocated_worker_id"],  # type: ignore[arg-type]
+                                decision_sha256=decision_sha256)
         reratings = (await self._c.execute(
             select(f.contact_reratings).where(f.contact_reratings.c.contact_id == cid)
             .order_by(f.contact_reratings.c.seq)
@@ -267,7 +273,7 @@ class ContactRepository:
         query = select(
             c.c.contact_id, c.c.state, c.c.brag, c.c.proposed_brag, c.c.received_at, c.c.recorded_by,
             c.c.due_at, c.c.due_basis, c.c.enquiry_id, c.c.allocated_worker_id, c.c.decided_at,
-            c.c.closed_at, c.c.authority, *([c.c.subjects] if with_child else []),
+            c.c.closed_at, c.c.authority, c.c.purged_at, *([c.c.subjects] if with_child else []),
         ).order_by(c.c.received_at.desc(), c.c.contact_id.desc()).limit(limit)
         if state:
             query = query.where(c.c.state == state)
@@ -289,11 +295,14 @@ class ContactRepository:
                 allocated_worker_id=r["allocated_worker_id"], decided_at=utc(r["decided_at"]),
                 closed_at=utc(r["closed_at"]), authority=r["authority"],
                 child=self._child(r["contact_id"], r["subjects"]) if with_child else None,
+                purged_at=utc(r["purged_at"]),
             )
             for r in rows
         ]
 
-    def _child(self, contact_id: str, sealed: str) -> dict[str, str | None]:
+    def _child(self, contact_id: str, sealed: str | None) -> dict[str, str | None] | None:
+        if sealed is None:
+            return None  # purged at the end of its retention period
         child = next(s for s in self._open("subjects", contact_id, sealed) if s["role"] == "child")
         return {"given_name": child["given_name"], "family_name": child["family_name"],
                 "date_of_birth": child.get("date_of_birth")}
@@ -317,6 +326,7 @@ class ContactRow:
     closed_at: dt.datetime | None
     authority: str
     child: dict[str, str | None] | None = None  # given_name, family_name, date_of_birth (when asked for)
+    purged_at: dt.datetime | None = None  # personal data purged (retention ended): no child shown
 
     def overdue(self, now: dt.datetime) -> bool:
         return (
@@ -357,6 +367,11 @@ class DecisionRepository:
         if row is None:
             return None
         did = row["decision_id"]
+        if row["purged_at"] is not None:
+            contact_purged_at = (await self._c.execute(
+                select(f.contacts.c.purged_at).where(f.contacts.c.contact_id == contact_id))).scalar_one_or_none()
+            raise ContactPurged(contact_id, utc(contact_purged_at or row["purged_at"]),  # type: ignore[arg-type]
+                                decision_sha256=row["jws_sha256"])
         decision = Decision(
             decision_id=did, contact_id=row["contact_id"], outcome=Outcome(row["outcome"]),
             rationale=str(self._cipher.open_text(row["rationale"], context=f"decisions.rationale:{did}")),
@@ -445,7 +460,7 @@ class NotificationRepository:
             Notification(
                 notification_id=r["notification_id"], recipient=r["recipient"], kind=r["kind"],
                 contact_id=r["contact_id"], created_at=utc(r["created_at"]),  # type: ignore[arg-type]
-                body=self._cipher.open_json(r["body"], context=f"notifications.body:{r['notification_id']}"),
+                body=self._cipher.open_json(r["body"], context=f"notifications.body:{r['notification_id']}") or {},  # {}: purged
                 delivered_at=utc(r["delivered_at"]),
                 acknowledged_at=utc(r["acknowledged_at"]), acknowledged_by=r["acknowledged_by"],
             )
@@ -460,7 +475,7 @@ class NotificationRepository:
         return Notification(
             notification_id=row["notification_id"], recipient=row["recipient"], kind=row["kind"],
             contact_id=row["contact_id"], created_at=utc(row["created_at"]),  # type: ignore[arg-type]
-            body=self._cipher.open_json(row["body"], context=f"notifications.body:{row['notification_id']}"),
+            body=self._cipher.open_json(row["body"], context=f"notifications.body:{row['notification_id']}") or {},
             delivered_at=utc(row["delivered_at"]),
             acknowledged_at=utc(row["acknowledged_at"]), acknowledged_by=row["acknowledged_by"],
         )

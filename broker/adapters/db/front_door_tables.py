@@ -22,9 +22,9 @@ contacts = Table(
     Column("received_at", TZ, nullable=False),
     Column("recorded_at", TZ, nullable=False),
     Column("recorded_by", String(200), nullable=False),
-    Column("referrer", Text, nullable=False),  # sealed
-    Column("reason", Text, nullable=False),  # sealed
-    Column("subjects", Text, nullable=False),  # sealed
+    Column("referrer", Text),  # sealed; NULL once purged (retention ended)
+    Column("reason", Text),  # sealed; NULL once purged
+    Column("subjects", Text),  # sealed; NULL once purged
     Column("consent", Text),  # sealed: as the referrer reported it
     Column("brag", String(8)),  # the current (sanctioned or re-rated) rating
     Column("due_at", TZ),
@@ -50,6 +50,7 @@ contacts = Table(
     Column("decision_id", String(36)),
     Column("decided_at", TZ),
     Column("idempotency_key", String(200), unique=True),
+    Column("purged_at", TZ),  # personal data removed when its retention ended (0011)
     Index("ix_contacts_state_due_at", "state", "due_at"),
     Index("ix_contacts_received_at", "received_at"),
     Index("ix_contacts_allocated_worker_id", "allocated_worker_id"),
@@ -63,7 +64,7 @@ contact_reratings = Table(
     Column("seq", Integer, nullable=False),
     Column("from_brag", String(8), nullable=False),
     Column("to_brag", String(8), nullable=False),
-    Column("reason", Text, nullable=False),  # sealed
+    Column("reason", Text),  # sealed; NULL once purged
     Column("rerated_by", String(200), nullable=False),
     Column("rerated_at", TZ, nullable=False),
     Column("due_at_after", TZ),
@@ -80,7 +81,7 @@ contact_consent_checks = Table(
     Column("checked_by", String(200), nullable=False),
     Column("passed", Boolean, nullable=False),
     Column("status", String(16)),  # the consent status checked (None: none recorded)
-    Column("reason", Text, nullable=False),  # sealed: the gate's reason names people
+    Column("reason", Text),  # sealed: the gate's reason names people; NULL once purged
     Column("consent", Text),  # sealed: the consent decision as it stood then
     Column("enquiry_id", String(36)),
     UniqueConstraint("contact_id", "seq", name="uq_contact_consent_checks_contact_seq"),
@@ -98,10 +99,11 @@ decisions = Table(
     Column("outcome", String(40), nullable=False),
     Column("decided_by", String(200), nullable=False),
     Column("decided_at", TZ, nullable=False),
-    Column("rationale", Text, nullable=False),  # sealed
-    Column("jws", Text, nullable=False),  # sealed: the signed decision record
-    Column("jws_sha256", String(64), nullable=False),
+    Column("rationale", Text),  # sealed; NULL once purged
+    Column("jws", Text),  # sealed: the signed decision record; NULL once purged
+    Column("jws_sha256", String(64), nullable=False),  # kept after a purge (tombstone)
     Column("kid", String(100), nullable=False),
+    Column("purged_at", TZ),
     Index("ix_decisions_decided_at", "decided_at"),
 )
 
@@ -128,7 +130,7 @@ notifications = Table(
     Column("contact_id", String(36), ForeignKey("contacts.contact_id"), nullable=False),
     Column("created_at", TZ, nullable=False),
     Column("delivered_at", TZ),
-    Column("body", Text, nullable=False),  # sealed: what the worker is told about the contact
+    Column("body", Text),  # sealed: what the worker is told about the contact; NULL once purged
     Column("acknowledged_at", TZ),  # migration 0011: the recipient acknowledged it (UI/API)
     Column("acknowledged_by", String(200)),
     Index("ix_notifications_recipient_delivered", "recipient", "delivered_at"),

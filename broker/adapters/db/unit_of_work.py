@@ -17,6 +17,7 @@ from broker.adapters.db.contacts_repository import (
 from broker.adapters.db.crypto import RowCipher
 from broker.adapters.db.deliveries_repository import DeliveryRepository
 from broker.adapters.db.engine import is_sqlite
+from broker.adapters.db.front_door_retention import ContactRetentionRepository
 from broker.adapters.db.outbox import OutboxRepository
 from broker.adapters.db.repository import EnquiryRepository, RejectionRepository, SummaryRepository
 
@@ -32,6 +33,7 @@ class SqlUnitOfWork:
     decisions: DecisionRepository
     feedback: FeedbackRepository
     notifications: NotificationRepository
+    contact_retention: ContactRetentionRepository
 
     def __init__(self, engine: AsyncEngine, cipher: RowCipher, *,
                  writer_lock: asyncio.Lock | None = None) -> None:
@@ -66,6 +68,7 @@ class SqlUnitOfWork:
         self.decisions = DecisionRepository(c, self._cipher)
         self.feedback = FeedbackRepository(c)
         self.notifications = NotificationRepository(c, self._cipher)
+        self.contact_retention = ContactRetentionRepository(c)
         self.deliveries = DeliveryRepository(
             c, self._cipher, skip_locked=not is_sqlite(str(self._engine.url))
         )

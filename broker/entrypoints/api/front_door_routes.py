@@ -21,6 +21,7 @@ from broker.domain.access import NoSuchContact, Principal
 from broker.domain.brag import Brag
 from broker.domain.consent import ConsentDecision, ConsentStatus
 from broker.domain.contact import Contact, ContactConflict, Referrer
+from broker.domain.contact_retention import ContactPurged
 from broker.domain.decision import Outcome
 from broker.domain.screening import SCALE_MEANING, SignsOfSafety
 from broker.domain.subject import Subject
@@ -42,6 +43,7 @@ FRONT_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
     404: {"model": Problem, "description": "No such contact"},
     409: {"model": Problem, "description": "The contact's state does not allow this now (the reason says why)"},
+    410: {"model": Problem, "description": "Purged at the end of its retention period (with the decision's SHA-256)"},
 }
 
 ContactId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
@@ -221,6 +223,8 @@ class ContactListItem(BaseModel):
     allocated_worker_id: str | None
     decided_at: dt.datetime | None
     closed_at: dt.datetime | None
+    purged_at: dt.datetime | None = Field(
+        None, description="personal data purged at the end of its retention period (GET answers 410)")
 
 
 class ContactList(BaseModel):
@@ -400,7 +404,7 @@ async def list_contacts(
             contact_id=r.contact_id, child=r.child, state=r.state, brag=r.brag, proposed_brag=r.proposed_brag,
             received_at=r.received_at, recorded_by=r.recorded_by, due_at=r.due_at, due_basis=r.due_basis,
             overdue=r.overdue(now), enquiry_id=r.enquiry_id, allocated_worker_id=r.allocated_worker_id,
-            decided_at=r.decided_at, closed_at=r.closed_at,
+            decided_at=r.decided_at, closed_at=r.closed_at, purged_at=r.purged_at,
         )
         for r in rows
     ]
@@ -540,7 +544,7 @@ async def notifications(
     found = await broker.front_door.notifications(actor=principal, undelivered_only=undelivered, limit=limit)
     return [NotificationRead(notification_id=n.notification_id, recipient=n.recipient, kind=n.kind,
                              contact_id=n.contact_id, created_at=n.created_at, delivered_at=n.delivered_at,
-                             body=n.body) for n in found]
+                             body=n.body or {}) for n in found]  # {} once purged
 
 
 def install_front_door(app: FastAPI) -> None:
@@ -550,6 +554,11 @@ def install_front_door(app: FastAPI) -> None:
     @app.exception_handler(ContactConflict)
     async def conflict(_: Request, error: ContactConflict) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=409)
+
+    @app.exception_handler(ContactPurged)
+    async def purged(_: Request, error: ContactPurged) -> JSONResponse:
+        return JSONResponse({"detail": str(error), "purged_at": error.purged_at.isoformat(),
+                             "decision_sha256": error.decision_sha256}, status_code=410)
 
     @app.exception_handler(NoSuchContact)
     async def no_such_contact(request: Request, error: NoSuchContact) -> JSONResponse:

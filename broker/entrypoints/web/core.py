@@ -24,6 +24,7 @@ from fastapi.templating import Jinja2Templates
 from broker.adapters.auth import Unauthenticated
 from broker.bootstrap import Broker
 from broker.domain.access import Denied, Forbidden, Principal
+from broker.domain.contact_retention import ContactPurged
 from broker.domain.errors import DomainError
 from broker.entrypoints.web.security import (
     ANCHOR_COOKIE,
@@ -150,6 +151,8 @@ class UiRoute(APIRoute):
             except Denied as error:
                 await _audited_denial(request, error, 404)
                 return problem_page(request, 404, "Not found", "There is no such record.")
+            except ContactPurged as error:
+                return problem_page(request, 410, "Purged", str(error))
             except DomainError as error:
                 return problem_page(request, 422, "Cannot do that", str(error))
 
