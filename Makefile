@@ -24,6 +24,7 @@ run: install
 	@echo "  TOKEN=\$$(.venv/bin/mash-broker token issue --role mash_manager --sub demo.manager | tail -1)"
 	@echo "  curl -si -X POST http://127.0.0.1:8000/enquiries -H \"Authorization: Bearer \$$TOKEN\" -H 'content-type: application/json' -d @var/dev/example-enquiry.json"
 	@echo "then follow the Location header (same token): GET /enquiries/{id} and GET /enquiries/{id}/summary"
+	@echo "or use the web UI: open http://127.0.0.1:8000/ and sign in with the development sign-in"
 	@echo ""
 	$(BIN)/mash-broker serve --host 127.0.0.1 --port 8000
 
