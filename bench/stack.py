@@ -27,7 +27,21 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-FLOOR_SCRIPT = Path(os.environ.get("MASH_BENCH_FLOOR", REPO.parent / "shared" / "bench" / "amqp_floor.py"))
+
+
+def _find_floor_script() -> Path:
+    """The shared floor script: $MASH_BENCH_FLOOR, else `shared/bench/amqp_floor.py` beside the
+    checkout or beside any folder above it (a CI clone may sit deeper), else the workplace's."""
+    if os.environ.get("MASH_BENCH_FLOOR"):
+        return Path(os.environ["MASH_BENCH_FLOOR"])
+    relative = Path("shared") / "bench" / "amqp_floor.py"
+    for folder in [*REPO.parents, Path("/work")]:
+        if (folder / relative).exists():
+            return folder / relative
+    return REPO.parent / relative
+
+
+FLOOR_SCRIPT = _find_floor_script()
 AMQP_HOST = os.environ.get("MASH_BENCH_AMQP", "amqp://guest:guest@127.0.0.1:5672")
 PG_ADMIN = os.environ.get("MASH_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_BASE = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
