@@ -24,19 +24,42 @@ class Problem:
         return f"{self.file}: {self.where}: {self.message}"
 
 
-class AgreementsInvalid(Exception):
+class DocumentsInvalid(Exception):
+    """A folder of configuration documents with problems; lists every one."""
+
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("\n".join(str(p) for p in problems))
         self.problems = problems
 
 
-def _schema() -> dict[str, Any]:
-    text = resources.files("agreements").joinpath("schema/agreement.schema.json").read_text()
-    return json.loads(text)  # type: ignore[no-any-return]
+class AgreementsInvalid(DocumentsInvalid):
+    pass
 
 
 def _pointer(path: Any) -> str:
     return "/" + "/".join(str(p) for p in path) if path else "(document)"
+
+
+def schema_problems(schema_file: str, data: Any, *, file: str) -> list[Problem]:
+    """Every place `data` breaks the package's JSON Schema `schema/<schema_file>`."""
+    schema = json.loads(resources.files("agreements").joinpath("schema", schema_file).read_text())
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    return [
+        Problem(file, _pointer(e.absolute_path), e.message)
+        for e in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    ]
+
+
+def read_json(path: Path) -> tuple[Any, list[Problem]]:
+    """A document's JSON, or why it cannot be read."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8")), []
+    except (OSError, UnicodeDecodeError) as error:
+        return None, [Problem(str(path), "(file)", f"cannot read: {error}")]
+    except json.JSONDecodeError as error:
+        return None, [Problem(str(path), f"line {error.lineno} column {error.colno}", error.msg)]
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -45,13 +68,7 @@ def _date(value: str | None) -> dt.date | None:
 
 def parse_document(data: Any, *, file: str) -> tuple[Agreement | None, list[Problem]]:
     """Validate one document against the schema and the rules the schema cannot say."""
-    validator = jsonschema.Draft202012Validator(
-        _schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )
-    problems = [
-        Problem(file, _pointer(e.absolute_path), e.message)
-        for e in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    ]
+    problems = schema_problems("agreement.schema.json", data, file=file)
     if problems:
         return None, problems
     known = set(data["data_categories"])
@@ -104,12 +121,9 @@ def parse_document(data: Any, *, file: str) -> tuple[Agreement | None, list[Prob
 
 
 def load_file(path: Path) -> tuple[Agreement | None, list[Problem]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        return None, [Problem(str(path), "(file)", f"cannot read: {error}")]
-    except json.JSONDecodeError as error:
-        return None, [Problem(str(path), f"line {error.lineno} column {error.colno}", error.msg)]
+    data, problems = read_json(path)
+    if problems:
+        return None, problems
     return parse_document(data, file=str(path))
 
 

@@ -10,17 +10,12 @@ the loopback interface (development), and ids must be unique across the director
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import jsonschema
-
-from agreements.loader import Problem
+from agreements.loader import DocumentsInvalid, Problem, read_json, schema_problems
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -52,32 +47,14 @@ class ReceivingService:
         return self.active and outcome in self.outcomes
 
 
-class RecipientsInvalid(Exception):
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
-
-
-def _schema() -> dict[str, Any]:
-    text = resources.files("agreements").joinpath("schema/recipient.schema.json").read_text()
-    return json.loads(text)  # type: ignore[no-any-return]
-
-
-def _pointer(path: Iterable[Any]) -> str:
-    parts = [str(p) for p in path]
-    return "/" + "/".join(parts) if parts else "(document)"
+class RecipientsInvalid(DocumentsInvalid):
+    pass
 
 
 def parse_recipient(
     data: Any, *, file: str, known_categories: frozenset[str] | None = None
 ) -> tuple[ReceivingService | None, list[Problem]]:
-    validator = jsonschema.Draft202012Validator(
-        _schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-    )
-    problems = [
-        Problem(file, _pointer(e.absolute_path), e.message)
-        for e in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    ]
+    problems = schema_problems("recipient.schema.json", data, file=file)
     if problems:
         return None, problems
     if known_categories is not None:
@@ -120,13 +97,9 @@ def check_recipients(
     services: list[ReceivingService] = []
     problems: list[Problem] = []
     for path in sorted(directory.glob("*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as error:
-            problems.append(Problem(str(path), "(file)", f"cannot read: {error}"))
-            continue
-        except json.JSONDecodeError as error:
-            problems.append(Problem(str(path), f"line {error.lineno} column {error.colno}", error.msg))
+        data, unreadable = read_json(path)
+        if unreadable:
+            problems.extend(unreadable)
             continue
         service, found = parse_recipient(data, file=str(path), known_categories=known_categories)
         problems.extend(found)
