@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import httpx
 from sqlalchemy import func, select
 
 from broker.adapters.db import tables as t
@@ -52,3 +54,16 @@ async def count(broker: Broker, table: t.Table, *where: Any) -> int:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def closed(
+    client: httpx.Client, location: str, *, headers: dict[str, str] | None = None, timeout: float = 30
+) -> dict[str, Any]:
+    """GET `location` (an enquiry) over HTTP until it is complete or partial; its body."""
+    stop = time.monotonic() + timeout
+    while time.monotonic() < stop:
+        body = client.get(location, headers=headers).json()
+        if body["state"] in ("complete", "partial"):
+            return body  # type: ignore[no-any-return]
+        time.sleep(0.05)
+    raise AssertionError(f"{location} did not close")

@@ -4,7 +4,6 @@ status codes and reasons for what is refused."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +16,7 @@ from broker.config import Settings
 from broker.entrypoints.api.app import create_app
 from broker.service.front_door import DECISION_JWS_TYP
 from tests.conftest import bearer
+from tests.integration.helpers import closed
 from tests.integration.front_door_helpers import KAI, REFERRER_NAME, contact_body
 
 SOS = {"worries": "Bruising; inconsistent account.", "working_well": "Attends school.",
@@ -41,16 +41,6 @@ def _client(workspace: DevWorkspace, sqlite_url: str) -> Iterator[TestClient]:
     settings = Settings(dev_dir=workspace.root, database_url=sqlite_url, relay_poll_s=0.05)
     with TestClient(create_app(settings)) as client:
         yield client
-
-
-def closed(client: TestClient, href: str, headers: dict[str, str], timeout: float = 20) -> dict[str, Any]:
-    stop = time.monotonic() + timeout
-    while time.monotonic() < stop:
-        body = client.get(href, headers=headers).json()
-        if body["state"] in ("complete", "partial"):
-            return body  # type: ignore[no-any-return]
-        time.sleep(0.05)
-    raise AssertionError(f"{href} did not close")
 
 
 def new_contact(client: TestClient, headers: dict[str, dict[str, str]], **changes: Any) -> str:
@@ -94,7 +84,7 @@ def test_contact_to_signed_decision_and_referrer_feedback(client: TestClient, he
     enquiry = opened.json()
     assert enquiry["enquiry_state"] == "dispatched" and enquiry["consent_passed"] is True
     assert opened.headers["location"] == enquiry["href"] == f"/enquiries/{enquiry['enquiry_id']}"
-    closed(client, enquiry["href"], headers["manager"])
+    closed(client, enquiry["href"], headers=headers["manager"])
     decided = client.post(f"/contacts/{contact_id}/decision",
                           json={"outcome": "section_47_strategy_discussion",
                                 "rationale": "Police and health findings: strategy discussion today."},

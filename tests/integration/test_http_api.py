@@ -3,7 +3,6 @@ status codes, reasons, idempotency, listing, and what the manager sees of an enq
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ from broker.config import Settings
 from broker.entrypoints.api.app import create_app
 from broker.entrypoints.demo import scenario_enquiry
 from tests.conftest import bearer
+from tests.integration.helpers import closed
 
 
 @pytest.fixture(name="client")
@@ -22,16 +22,6 @@ def _client(workspace: DevWorkspace, sqlite_url: str) -> Iterator[TestClient]:
     settings = Settings(dev_dir=workspace.root, database_url=sqlite_url, relay_poll_s=0.05)
     with TestClient(create_app(settings), headers=bearer(workspace, "mash_manager")) as client:
         yield client
-
-
-def closed(client: TestClient, location: str, timeout: float = 20) -> dict[str, Any]:
-    stop = time.monotonic() + timeout
-    while time.monotonic() < stop:
-        body = client.get(location).json()
-        if body["state"] in ("complete", "partial"):
-            return body  # type: ignore[no-any-return]
-        time.sleep(0.05)
-    raise AssertionError(f"{location} did not close")
 
 
 def test_open_enquiry_answers_201_with_location_and_completes(client: TestClient) -> None:

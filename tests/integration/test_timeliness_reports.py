@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +22,7 @@ from broker.config import Settings
 from broker.entrypoints.api.app import create_app
 from broker.entrypoints.demo import scenario_enquiry
 from tests.conftest import bearer
+from tests.integration.helpers import closed
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -37,16 +37,6 @@ def _client(workspace: DevWorkspace, db_url: str) -> Iterator[TestClient]:
     settings = Settings(dev_dir=workspace.root, database_url=db_url, relay_poll_s=0.05)
     with TestClient(create_app(settings), headers=bearer(workspace, "mash_manager")) as client:
         yield client
-
-
-def closed(client: TestClient, location: str, timeout: float = 30) -> dict[str, Any]:
-    stop = time.monotonic() + timeout
-    while time.monotonic() < stop:
-        body = client.get(location).json()
-        if body["state"] in ("complete", "partial"):
-            return body  # type: ignore[no-any-return]
-        time.sleep(0.05)
-    raise AssertionError(f"{location} did not close")
 
 
 def open_and_close(client: TestClient, scenario: str, brag: str = "amber") -> dict[str, Any]:
