@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import sqlalchemy.exc
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -20,6 +18,7 @@ from broker.domain.access import Denied, Forbidden, NotVisible
 from broker.service.audit_trail import access_denied
 from broker.domain.errors import DomainError
 from broker.entrypoints.api.limits import BodyLimits, RateLimiter
+from broker.entrypoints.api.request_context import RequestContext, route_of
 from broker.entrypoints.api.routes import router
 from broker.entrypoints.api.front_door_routes import install_front_door
 from broker.entrypoints.api.notification_routes import install_notification_routes
@@ -29,18 +28,9 @@ from broker.entrypoints.web import mount_web
 
 log = structlog.get_logger("mash.http")
 
-UNAVAILABLE = (
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    sqlalchemy.exc.TimeoutError,
-    ConnectionError,
-    OSError,
-)
-
 
 def _route(request: Request) -> str | None:
-    route = request.scope.get("route")
-    return getattr(route, "path", None)
+    return route_of(request.scope)
 
 
 def create_app(settings: Settings | None = None, *, broker: Broker | None = None) -> FastAPI:
@@ -128,31 +118,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
             headers={"Retry-After": "5"},
         )
 
-    @app.middleware("http")
-    async def bind_request_ids(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        structlog.contextvars.clear_contextvars()
-        request_id = str(uuid.uuid4())
-        structlog.contextvars.bind_contextvars(http_request_id=request_id)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        except UNAVAILABLE as error:
-            log.warning("dependency_unavailable", error=type(error).__name__)
-            response = JSONResponse(
-                {"detail": "a dependency is unavailable; try again"},
-                status_code=503,
-                headers={"Retry-After": "5"},
-            )
-        response.headers["X-Request-Id"] = request_id
-        log.info(
-            "http_request",
-            method=request.method,
-            route=_route(request),
-            status=response.status_code,
-            ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        return response
+    # Added last, so outermost: its request id is bound before anything else logs.
+    app.add_middleware(RequestContext)
 
     return app

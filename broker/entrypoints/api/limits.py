@@ -18,6 +18,8 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 def json_depth_exceeds(body: bytes, limit: int) -> bool:
     """Whether brackets nest deeper than `limit`, ignoring brackets inside strings."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False  # cannot nest deeper than it opens: skip the byte-by-byte walk
     depth = 0
     in_string = escaped = False
     for byte in body:
