@@ -45,6 +45,8 @@ class Opened:
     state: EnquiryState
     refusal_reason: str | None
     replayed: bool  # the same idempotency key was seen before: nothing new was created
+    # As committed (or, when replayed, as stored): lets the caller answer without reading it back.
+    enquiry: Enquiry
 
 
 async def open_enquiry(
@@ -95,7 +97,7 @@ async def open_enquiry(
             if existing is not None:
                 stored = await uow.enquiries.get(existing)
                 assert stored is not None
-                return Opened(existing, stored.state, stored.refusal_reason, replayed=True)
+                return Opened(existing, stored.state, stored.refusal_reason, replayed=True, enquiry=stored)
         await uow.enquiries.add(
             enquiry,
             idempotency_key=command.idempotency_key,
@@ -117,4 +119,4 @@ async def open_enquiry(
         partners_asked=len(messages),
         brag=enquiry.brag.value,
     )
-    return Opened(enquiry.enquiry_id, enquiry.state, enquiry.refusal_reason, replayed=False)
+    return Opened(enquiry.enquiry_id, enquiry.state, enquiry.refusal_reason, replayed=False, enquiry=enquiry)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from broker.adapters.db.repository import StoredSummary
-from broker.adapters.db.views import Views
-from collections.abc import Awaitable, Callable
-
+from broker.adapters.db.views import EnquiryPage, Views
 from broker.domain.access import (
     NotVisible,
     Principal,
@@ -18,10 +17,10 @@ from broker.domain.access import (
     authorize_summary,
 )
 from broker.domain.audit import AuditEntry
+from broker.domain.enquiry import Enquiry
 from broker.service import audit_trail
 
 Record = Callable[[AuditEntry], Awaitable[None]]
-from broker.domain.enquiry import Enquiry
 
 
 async def read_enquiry(views: Views, principal: Principal, enquiry_id: str) -> Enquiry:
@@ -32,15 +31,23 @@ async def read_enquiry(views: Views, principal: Principal, enquiry_id: str) -> E
     return enquiry
 
 
+async def read_enquiry_page(views: Views, principal: Principal, enquiry_id: str) -> EnquiryPage:
+    page = await views.enquiry_page(enquiry_id)
+    if page is None:
+        raise NotVisible("no such enquiry", actor=principal.subject, action="read_enquiry")
+    authorize_read(principal, page.enquiry.opened_by, enquiry_id)
+    return page
+
+
 async def read_summaries(
     views: Views, principal: Principal, enquiry_id: str, *, record: Record, now: dt.datetime
 ) -> list[StoredSummary]:
     """The summary versions, and an audit entry that this principal read them."""
-    enquiry = await views.enquiry(enquiry_id)
-    if enquiry is None:
+    found = await views.opener_and_summaries(enquiry_id)
+    if found is None:
         raise NotVisible("no such enquiry", actor=principal.subject, action="read_summary")
-    authorize_summary(principal, enquiry.opened_by, enquiry_id)
-    history = await views.summaries(enquiry_id)
+    opened_by, history = found
+    authorize_summary(principal, opened_by, enquiry_id)
     if history:
         await record(audit_trail.summary_read(enquiry_id, principal.subject, now))
     return history

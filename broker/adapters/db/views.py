@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from broker.adapters.db import audit_store
 from broker.adapters.db import tables as t
@@ -15,6 +16,15 @@ from broker.adapters.db.crypto import RowCipher
 from broker.adapters.db.mapping import utc
 from broker.adapters.db.repository import EnquiryRepository, StoredSummary, SummaryRepository
 from broker.domain.enquiry import Enquiry
+
+
+@dataclass(frozen=True, slots=True)
+class EnquiryPage:
+    """All the API shows of one enquiry, read on one connection."""
+
+    enquiry: Enquiry
+    summaries: list[StoredSummary]
+    rejections: list[dict[str, Any]]
 
 
 class Views:
@@ -29,9 +39,31 @@ class Views:
         async with self._engine.connect() as c:
             return await EnquiryRepository(c, self._cipher).get(enquiry_id)
 
+    async def enquiry_page(self, enquiry_id: str) -> EnquiryPage | None:
+        async with self._engine.connect() as c:
+            enquiry = await EnquiryRepository(c, self._cipher).get(enquiry_id)
+            if enquiry is None:
+                return None
+            return EnquiryPage(
+                enquiry,
+                await SummaryRepository(c, self._cipher).history(enquiry_id),
+                await self._rejections(c, enquiry_id),
+            )
+
     async def summaries(self, enquiry_id: str) -> list[StoredSummary]:
         async with self._engine.connect() as c:
             return await SummaryRepository(c, self._cipher).history(enquiry_id)
+
+    async def opener_and_summaries(self, enquiry_id: str) -> tuple[str, list[StoredSummary]] | None:
+        """Who opened the enquiry (all a summary read is authorised on) and its summaries,
+        without opening its sealed subjects; None when there is no such enquiry."""
+        async with self._engine.connect() as c:
+            opened_by = (await c.execute(
+                select(t.enquiries.c.opened_by).where(t.enquiries.c.enquiry_id == enquiry_id)
+            )).scalar_one_or_none()
+            if opened_by is None:
+                return None
+            return opened_by, await SummaryRepository(c, self._cipher).history(enquiry_id)
 
     async def enquiries(
         self, *, state: str | None, limit: int, before: dt.datetime | None,
@@ -65,15 +97,19 @@ class Views:
         ]
 
     async def rejections(self, enquiry_id: str) -> list[dict[str, Any]]:
-        r = t.rejected_messages
         async with self._engine.connect() as c:
-            rows = (
-                await c.execute(
-                    select(r.c.message_id, r.c.received_at, r.c.reason, r.c.partner_id, r.c.request_id)
-                    .where(r.c.enquiry_id == enquiry_id)
-                    .order_by(r.c.id)
-                )
-            ).mappings().all()
+            return await self._rejections(c, enquiry_id)
+
+    @staticmethod
+    async def _rejections(c: AsyncConnection, enquiry_id: str) -> list[dict[str, Any]]:
+        r = t.rejected_messages
+        rows = (
+            await c.execute(
+                select(r.c.message_id, r.c.received_at, r.c.reason, r.c.partner_id, r.c.request_id)
+                .where(r.c.enquiry_id == enquiry_id)
+                .order_by(r.c.id)
+            )
+        ).mappings().all()
         return [{**row, "received_at": utc(row["received_at"])} for row in rows]
 
     async def audit_events(self, *, after: int, limit: int) -> list[dict[str, Any]]:
