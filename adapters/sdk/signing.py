@@ -7,6 +7,7 @@ Ed25519 (RFC 9864) is allowed, and `typ` must name the expected document.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -107,9 +108,18 @@ def import_public_jwk(jwk: dict[str, Any]) -> OKPKey:
     """An Ed25519 public key from a JWK, refusing anything else."""
     if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519" or "d" in jwk:
         raise ValueError("expected a public Ed25519 JWK (kty OKP, crv Ed25519, no private part)")
-    key = OKPKey.import_key({k: jwk[k] for k in ("kty", "crv", "x")})
+    x = jwk["x"]
+    if not isinstance(x, str):
+        raise ValueError("the JWK's x must be a base64url string")
+    return _ed25519_public_key(x)
+
+
+@functools.lru_cache(maxsize=1024)
+def _ed25519_public_key(x: str) -> OKPKey:
+    """Parsed once per key: every reply is verified against one of a few partner keys."""
+    fields = {"kty": "OKP", "crv": "Ed25519", "x": x}
     # The kid is always the RFC 7638 thumbprint we compute, never one we are told.
-    return OKPKey.import_key({k: jwk[k] for k in ("kty", "crv", "x")}, {"kid": key.thumbprint()})
+    return OKPKey.import_key(fields, {"kid": OKPKey.import_key(fields).thumbprint()})
 
 
 @dataclass(frozen=True, slots=True)
