@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from adapters.sdk import event_loop
 from adapters.sdk.signing import SigningKey
 
 app = typer.Typer(no_args_is_help=True, help="Take in, verify and acknowledge views from the MASH broker.")
@@ -45,7 +46,7 @@ def run(
         await receiver.run()
 
     try:
-        asyncio.run(main())
+        event_loop.run(main())
     finally:
         store.close()
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
 
+from adapters.sdk import event_loop
 from adapters.sdk.bootstrap import build_runner
 from adapters.sdk.config import AdapterSettings
 from adapters.sdk.serve import consume_until_stopped
@@ -56,7 +56,7 @@ def run(
         )
         raise typer.Exit(2)
     configure_logging()
-    asyncio.run(_run(name, settings))
+    event_loop.run(_run(name, settings))
 
 
 if __name__ == "__main__":
