@@ -76,7 +76,7 @@ async def _request_dead(
         owner = await uow.enquiries.request_owner(request_id)
         if owner is None:
             return "unknown request"
-        enquiry = await uow.enquiries.get(owner[0], for_update=True)
+        enquiry = await uow.enquiries.get(owner.enquiry_id, for_update=True)
         assert enquiry is not None
         if death == "expired":
             if enquiry.note_expired(request_id, reason):
@@ -86,12 +86,12 @@ async def _request_dead(
         if not enquiry.mark_undeliverable(request_id, reason, clock.now()):
             return "no change"
         await uow.enquiries.save(enquiry)
-        entry = audit_trail.request_undeliverable(owner[0], owner[1], request_id, reason, clock.now())
+        entry = audit_trail.request_undeliverable(owner.enquiry_id, owner.partner_id, request_id, reason, clock.now())
         if enquiry.state is not EnquiryState.DISPATCHED:
             await issue_summary(enquiry, uow=uow, signer=signer, clock=clock, new_id=new_id, audit=[entry])
         else:
             await uow.audit.append(entry)
         await uow.commit()
-    log.warning("request_undeliverable", enquiry_id=owner[0], partner_id=owner[1],
+    log.warning("request_undeliverable", enquiry_id=owner.enquiry_id, partner_id=owner.partner_id,
                 request_id=request_id, reason=reason)
     return "undeliverable"

@@ -94,6 +94,31 @@ def _check_scope(reply: WireReply, enquiry: Enquiry) -> None:
             raise _Rejected(f"findings.{index}: matches unknown subject_ref")
 
 
+def _verified_reply(
+    jws: str, agreement_id: str | None, agreement_version: str | None,
+    agreements: AgreementRegistry, ids: dict[str, str],
+) -> WireReply:
+    """The reply, once its signature has verified against the partner's key in the agreement
+    the request went under, and it is bound to that request's partner and enquiry."""
+    partner_id = ids["partner_id"]
+    if agreement_id is None or agreement_version is None:
+        raise _Rejected(f"partner {partner_id} was not asked", **ids)
+    jwk = agreements.partner_jwk(agreement_id, agreement_version, partner_id)
+    if jwk is None:
+        raise _Rejected("no key for this partner in the agreement the request was sent under", **ids)
+    try:
+        payload = verify(jws, import_public_jwk(jwk), typ=REPLY_JWS_TYP)
+    except SignatureInvalid as error:
+        raise _Rejected(f"partner signature: {error}", **ids) from None
+    try:
+        wire = WireReply.model_validate(payload)
+    except pydantic.ValidationError as error:
+        raise _Rejected(f"reply schema: {describe_validation_error(error)}", **ids) from None
+    if wire.partner_id != partner_id or wire.enquiry_id != ids["enquiry_id"]:
+        raise _Rejected("reply is bound to another partner or enquiry than its request", **ids)
+    return wire
+
+
 async def record_reply(
     body: bytes,
     *,
@@ -159,7 +184,7 @@ async def _record(
         owner = await uow.enquiries.request_owner(request_id)
         if owner is None:
             raise _Rejected("reply to a request the broker never sent (unknown request_id)")
-        enquiry_id, partner_id = owner
+        enquiry_id, partner_id = owner.enquiry_id, owner.partner_id
         ids = {"enquiry_id": enquiry_id, "partner_id": partner_id, "request_id": request_id}
         # `sender` is the partner named by the AMQP user_id, which RabbitMQ validated
         # against the connection's user: a second proof of origin besides the signature.
@@ -167,24 +192,12 @@ async def _record(
             raise _Rejected("reply carries no validated user_id of a partner", **ids)
         if sender is not None and sender != partner_id:
             raise _Rejected("the sending RabbitMQ user is not the partner this request went to", **ids)
+        # Verified before the enquiry is locked: the request's partner and agreement never
+        # change, and replies to one enquiry queue behind its lock, so the lock is held for
+        # the recording alone, not for a signature check and a schema validation too.
+        wire = _verified_reply(envelope.jws, owner.agreement_id, owner.agreement_version, agreements, ids)
         enquiry = await uow.enquiries.get(enquiry_id, for_update=True)
         assert enquiry is not None
-        request = enquiry.request(request_id)
-        if request.agreement_id is None or request.agreement_version is None:
-            raise _Rejected(f"partner {partner_id} was not asked", **ids)
-        jwk = agreements.partner_jwk(request.agreement_id, request.agreement_version, partner_id)
-        if jwk is None:
-            raise _Rejected("no key for this partner in the agreement the request was sent under", **ids)
-        try:
-            payload = verify(envelope.jws, import_public_jwk(jwk), typ=REPLY_JWS_TYP)
-        except SignatureInvalid as error:
-            raise _Rejected(f"partner signature: {error}", **ids) from None
-        try:
-            wire = WireReply.model_validate(payload)
-        except pydantic.ValidationError as error:
-            raise _Rejected(f"reply schema: {describe_validation_error(error)}", **ids) from None
-        if wire.partner_id != partner_id or wire.enquiry_id != enquiry_id:
-            raise _Rejected("reply is bound to another partner or enquiry than its request", **ids)
         _check_scope(wire, enquiry)
         was_closed = enquiry.state is not EnquiryState.DISPATCHED
         try:

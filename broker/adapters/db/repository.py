@@ -50,6 +50,20 @@ _UPDATE_REQUEST = (
 _UPDATED_COLUMNS = ("status", "reason", "chased_at", "late", "replied_at", "reply", "reply_jws", "reply_brag")
 
 
+@dataclass(frozen=True, slots=True)
+class RequestOwner:
+    enquiry_id: str
+    partner_id: str
+    agreement_id: str | None  # None: the partner was not asked
+    agreement_version: str | None
+
+
+_SELECT_REQUEST_OWNER = select(
+    t.partner_requests.c.enquiry_id, t.partner_requests.c.partner_id,
+    t.partner_requests.c.agreement_id, t.partner_requests.c.agreement_version,
+).where(t.partner_requests.c.request_id == bindparam("request_id"))
+
+
 class EnquiryRepository:
     def __init__(self, connection: AsyncConnection, cipher: RowCipher) -> None:
         self._c = connection
@@ -260,16 +274,11 @@ class EnquiryRepository:
             )
         ).scalar_one_or_none()
 
-    async def request_owner(self, request_id: str) -> tuple[str, str] | None:
-        """(enquiry_id, partner_id) of a request, or None when we never sent it."""
-        row = (
-            await self._c.execute(
-                select(t.partner_requests.c.enquiry_id, t.partner_requests.c.partner_id).where(
-                    t.partner_requests.c.request_id == request_id
-                )
-            )
-        ).first()
-        return (row[0], row[1]) if row else None
+    async def request_owner(self, request_id: str) -> RequestOwner | None:
+        """Whose request this is and under which agreement it went, or None when we never
+        sent it. Read without locking: none of it changes after the request is created."""
+        row = (await self._c.execute(_SELECT_REQUEST_OWNER, {"request_id": request_id})).first()
+        return RequestOwner(*row) if row else None
 
     async def retention_due(self, now: dt.datetime, limit: int) -> dict[str, list[str]]:
         """Replied requests whose agreement's retention has ended: {enquiry_id: [request_id]}."""
