@@ -345,7 +345,10 @@ def build_broker(
     else:
         bus = InProcessBus(topology)
         transport = InProcessTransport(bus)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, **(
+        {} if is_sqlite(settings.database_url)
+        else {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
+    ))
     cipher = RowCipher(KeyRing.load(settings.data_keys_path))
     broker = Broker(
         settings=settings,

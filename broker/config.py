@@ -109,6 +109,10 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production"] = "development"
     database_url: str = "sqlite+aiosqlite:///var/mash.sqlite3"
+    # PostgreSQL connections this process keeps open, and how many more it may open under a
+    # burst (each closed again after use: reconnecting costs far more than a statement).
+    db_pool_size: int = Field(default=10, ge=1, le=500)
+    db_max_overflow: int = Field(default=10, ge=0, le=500)
     amqp_url: SecretStr | None = None
     amqp: Amqp = Amqp()
     agreements_dir: Path | None = None  # default: <dev_dir>/agreements

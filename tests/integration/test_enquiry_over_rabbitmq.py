@@ -119,6 +119,36 @@ async def test_full_enquiry_completes_with_verifiable_summary(
     assert set(report["partner_replies"]) == set(ASKED)
 
 
+async def test_replies_recorded_at_the_same_moment_close_the_enquiry_exactly_once(
+    broker: Broker, partner: PartnerDriver
+) -> None:
+    """Three replies to one enquiry recorded concurrently on PostgreSQL: each waits for the
+    enquiry's row lock and then sees what the one before it wrote, so the last closes the
+    enquiry, exactly one summary is issued, and none is lost."""
+    import asyncio
+    import uuid
+
+    from adapters.sdk.transport.base import IncomingMessage
+
+    for _ in range(8):
+        opened = await open_scenario(broker)
+        requests = {p: await partner.take_request(p) for p in ASKED}
+        messages = [
+            IncomingMessage(
+                body=partner.envelope(partner.reply_payload(requests[p]), signed_by=p),
+                message_id=str(uuid.uuid4()), correlation_id=None, message_type=None, headers={},
+                user_id=None, redelivered=False,
+            )
+            for p in ASKED
+        ]
+        results = await asyncio.gather(*(broker.record_reply(m) for m in messages))
+        assert [r.outcome for r in results] == ["recorded"] * 3
+        assert sorted(r.summary_version or 0 for r in results) == [0, 0, 1]
+        enquiry = await broker.views.enquiry(opened.enquiry_id)
+        assert enquiry is not None and enquiry.state.value == "complete"
+        assert [s.version for s in await broker.views.summaries(opened.enquiry_id)] == [1]
+
+
 async def test_bad_replies_are_rejected_recorded_and_dead_lettered(
     broker: Broker, partner: PartnerDriver, amqp_url: str
 ) -> None:

@@ -58,6 +58,20 @@ class RequestOwner:
     agreement_version: str | None
 
 
+_REQUEST_COLUMNS = [c.label(f"r_{c.name}") for c in t.partner_requests.c]  # never clash with the enquiry's
+
+_LOCK_ENQUIRY = (
+    select(t.enquiries.c.enquiry_id)
+    .where(t.enquiries.c.enquiry_id == bindparam("enquiry_id"))
+    .with_for_update()
+)
+_SELECT_ENQUIRY_WITH_REQUESTS = (
+    select(t.enquiries, *_REQUEST_COLUMNS)
+    .outerjoin(t.partner_requests, t.partner_requests.c.enquiry_id == t.enquiries.c.enquiry_id)
+    .where(t.enquiries.c.enquiry_id == bindparam("enquiry_id"))
+    .order_by(t.partner_requests.c.partner_id)
+)
+
 _SELECT_REQUEST_OWNER = select(
     t.partner_requests.c.enquiry_id, t.partner_requests.c.partner_id,
     t.partner_requests.c.agreement_id, t.partner_requests.c.agreement_version,
@@ -70,6 +84,8 @@ class EnquiryRepository:
         self._cipher = cipher
         # enquiry_id -> {request_id: _written_state} as `get` read them in this transaction
         self._loaded: dict[str, dict[str, tuple[Any, ...]]] = {}
+        # enquiry_id -> the enquiry row's changeable columns as `get` read them
+        self._loaded_rows: dict[str, dict[str, Any]] = {}
 
     async def add(self, enquiry: Enquiry, *, idempotency_key: str | None = None,
                   wanted_categories: Sequence[str] | None = None,
@@ -158,21 +174,25 @@ class EnquiryRepository:
         }
 
     async def get(self, enquiry_id: str, *, for_update: bool = False) -> Enquiry | None:
-        query = select(t.enquiries).where(t.enquiries.c.enquiry_id == enquiry_id)
         if for_update:
-            # Serialises concurrent replies for one enquiry on PostgreSQL;
-            # SQLite has one writer at a time anyway.
-            query = query.with_for_update()
-        row = (await self._c.execute(query)).mappings().first()
-        if row is None:
+            # Serialises concurrent replies for one enquiry on PostgreSQL (SQLite has one
+            # writer at a time anyway). A statement of its own: under READ COMMITTED the
+            # read below then takes its snapshot after the lock is ours, so it sees what
+            # the transaction we waited for wrote. (Locking in the joined read would re-check
+            # the enquiry row alone and return the requests as they were before the wait.)
+            locked = await self._c.execute(_LOCK_ENQUIRY, {"enquiry_id": enquiry_id})
+            if locked.first() is None:
+                return None
+        # The enquiry and its requests in one statement (a row per request; an enquiry
+        # refused before any request was made has one row of NULL request columns).
+        rows = (await self._c.execute(_SELECT_ENQUIRY_WITH_REQUESTS, {"enquiry_id": enquiry_id})).mappings().all()
+        if not rows:
             return None
-        requests = (
-            await self._c.execute(
-                select(t.partner_requests)
-                .where(t.partner_requests.c.enquiry_id == enquiry_id)
-                .order_by(t.partner_requests.c.partner_id)
-            )
-        ).mappings().all()
+        row = rows[0]
+        requests = [
+            {name.removeprefix("r_"): value for name, value in r.items() if name.startswith("r_")}
+            for r in rows if r["r_request_id"] is not None
+        ]
         gates = (
             await self._c.execute(
                 select(t.gate_decisions)
@@ -239,6 +259,10 @@ class EnquiryRepository:
             completion=row["completion"],
         )
         self._loaded[enquiry_id] = {r.request_id: _written_state(r) for r in enquiry.requests}
+        self._loaded_rows[enquiry_id] = {
+            "state": row["state"], "closed_at": utc(row["closed_at"]),
+            "completion": row["completion"], "chase_at": utc(row["chase_at"]),
+        }
         return enquiry
 
     async def save(self, enquiry: Enquiry) -> None:
@@ -252,9 +276,14 @@ class EnquiryRepository:
             r.status is RequestStatus.PENDING and r.chased_at is None for r in enquiry.requests
         ):
             values["chase_at"] = None  # nobody left to chase
-        await self._c.execute(
-            update(t.enquiries).where(t.enquiries.c.enquiry_id == enquiry.enquiry_id).values(**values)
-        )
+        loaded_row = self._loaded_rows.get(enquiry.enquiry_id)
+        # Most replies leave the enquiry row as it was: only the last one closes it.
+        if loaded_row is None or any(loaded_row[k] != v for k, v in values.items()):
+            await self._c.execute(
+                update(t.enquiries).where(t.enquiries.c.enquiry_id == enquiry.enquiry_id).values(**values)
+            )
+            if loaded_row is not None:
+                loaded_row.update(values)
         # Only the requests that changed since `get` read them (a reply changes one): each
         # row written re-seals its reply, so rewriting them all cost P x (P + N) UPDATEs.
         loaded = self._loaded.get(enquiry.enquiry_id, {})
@@ -359,14 +388,13 @@ class SummaryRepository:
             )
         )
 
-    async def history(self, enquiry_id: str) -> list[StoredSummary]:
-        rows = (
-            await self._c.execute(
-                select(t.summaries)
-                .where(t.summaries.c.enquiry_id == enquiry_id)
-                .order_by(t.summaries.c.version)
-            )
-        ).mappings().all()
+    async def history(self, enquiry_id: str, *, latest_only: bool = False) -> list[StoredSummary]:
+        query = select(t.summaries).where(t.summaries.c.enquiry_id == enquiry_id)
+        if latest_only:  # the newest version alone: opening every older one is wasted work
+            query = query.order_by(t.summaries.c.version.desc()).limit(1)
+        else:
+            query = query.order_by(t.summaries.c.version)
+        rows = (await self._c.execute(query)).mappings().all()
         return [
             StoredSummary(
                 summary_id=r["summary_id"],
@@ -395,7 +423,7 @@ class SummaryRepository:
         return [(r[0], r[1]) for r in rows]
 
     async def latest(self, enquiry_id: str) -> StoredSummary | None:
-        history = await self.history(enquiry_id)
+        history = await self.history(enquiry_id, latest_only=True)
         return history[-1] if history else None
 
 
