@@ -30,6 +30,10 @@ class Unauthenticated(Exception):
     """No token, or one that does not verify; the message says why (no secrets)."""
 
 
+class KeysNeeded(Exception):
+    """Verifying needs the key set fetched first (blocking I/O), and fetching was not allowed."""
+
+
 class TokenVerifier:
     def __init__(
         self,
@@ -41,6 +45,7 @@ class TokenVerifier:
         roles_claim: str = "roles",
         leeway_s: int = 30,
         cache_s: float = 300.0,
+        min_refresh_s: float = 30.0,
     ) -> None:
         self._source = jwks_source
         self._issuer = issuer
@@ -49,11 +54,19 @@ class TokenVerifier:
         self._roles_claim = roles_claim
         self._leeway = leeway_s
         self._cache_s = cache_s
+        self._min_refresh_s = min_refresh_s
         self._keys: KeySet | None = None
         self._loaded_at = 0.0
 
-    def _key_set(self, *, refresh: bool = False) -> KeySet:
-        if self._keys is None or refresh or time.monotonic() - self._loaded_at > self._cache_s:
+    def _key_set(self, *, refresh: bool = False, may_fetch: bool = True) -> KeySet:
+        now = time.monotonic()
+        stale = self._keys is None or now - self._loaded_at > self._cache_s
+        # A refused token may mean rotated keys, but not more than one fetch per interval:
+        # otherwise every forged token would make us fetch the JWKS.
+        refresh = refresh and now - self._loaded_at > self._min_refresh_s
+        if stale or refresh:
+            if not may_fetch:
+                raise KeysNeeded()
             if self._source.startswith(("https://", "http://")):
                 response = httpx.get(self._source, timeout=10)
                 response.raise_for_status()
@@ -62,9 +75,16 @@ class TokenVerifier:
                 document = json.loads(Path(self._source).read_text(encoding="utf-8"))
             self._keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
             self._loaded_at = time.monotonic()
+        assert self._keys is not None
         return self._keys
 
-    def verify(self, authorization: str | None) -> Principal:
+    def verify(self, authorization: str | None, *, may_fetch: bool = True) -> Principal:
+        """The principal a bearer token names, once it verifies (Unauthenticated otherwise).
+
+        With `may_fetch=False` it never blocks: it raises KeysNeeded where it would have
+        had to fetch the key set first, so an event loop can verify against the cached keys
+        and go to a thread only for the fetch.
+        """
         if not authorization:
             raise Unauthenticated("a bearer token is required")
         scheme, _, token = authorization.partition(" ")
@@ -72,10 +92,11 @@ class TokenVerifier:
             raise Unauthenticated("use the Bearer scheme")
         try:
             try:
-                decoded = jwt.decode(token.strip(), self._key_set(), algorithms=self._algorithms)
+                decoded = jwt.decode(token.strip(), self._key_set(may_fetch=may_fetch), algorithms=self._algorithms)
             except JoseError:
                 # The provider may have rotated its keys: fetch once more before refusing.
-                decoded = jwt.decode(token.strip(), self._key_set(refresh=True), algorithms=self._algorithms)
+                decoded = jwt.decode(token.strip(), self._key_set(refresh=True, may_fetch=may_fetch),
+                                     algorithms=self._algorithms)
             jwt.JWTClaimsRegistry(
                 leeway=self._leeway,
                 iss={"essential": True, "value": self._issuer},
@@ -122,4 +143,4 @@ def jwks_of(key: SigningKey) -> dict[str, list[dict[str, str]]]:
     return {"keys": [key.public_jwk()]}
 
 
-__all__ = ["DevIssuer", "TokenVerifier", "Unauthenticated", "jwks_of", "key_set"]
+__all__ = ["DevIssuer", "KeysNeeded", "TokenVerifier", "Unauthenticated", "jwks_of", "key_set"]

@@ -107,3 +107,90 @@ def test_unknown_roles_in_a_token_grant_nothing(client: TestClient, workspace: D
     """A token whose roles are not ours (e.g. 'superuser') is authenticated but may do nothing."""
     key = SigningKey.from_pem_file(workspace.issuer_key, None)
     assert status(client, signed(key, claims(roles=["superuser", "root"]))) == 403
+
+
+class _JwksServer:
+    """A real HTTP server publishing a JWKS that a test can rotate, counting the fetches."""
+
+    def __init__(self, key: SigningKey) -> None:
+        import http.server
+        import threading
+
+        self.document = json.dumps({"keys": [key.public_jwk()]}).encode()
+        self.fetches = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                outer.fetches += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(outer.document)
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/jwks.json"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def rotate(self, key: SigningKey) -> None:
+        self.document = json.dumps({"keys": [key.public_jwk()]}).encode()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _verifier(url: str, **kwargs: float):  # type: ignore[no-untyped-def]
+    from broker.adapters.auth import TokenVerifier
+
+    return TokenVerifier(jwks_source=url, issuer="mash-dev-issuer", audience="mash-broker",
+                         algorithms=["Ed25519"], **kwargs)
+
+
+def test_forged_tokens_cannot_make_the_broker_fetch_the_jwks_again_and_again() -> None:
+    """A token that fails to verify may mean the provider rotated its keys, so the key set is
+    fetched again, but at most once per interval: a stream of forged tokens costs one fetch,
+    and a token under the rotated key verifies once the interval has passed."""
+    first, second, forger = SigningKey.generate(), SigningKey.generate(), SigningKey.generate()
+    server = _JwksServer(first)
+    try:
+        verifier = _verifier(server.url, min_refresh_s=0.5)
+        assert verifier.verify(f"Bearer {signed(first, claims())}").subject == "alice"
+        assert server.fetches == 1
+        for _ in range(20):
+            with pytest.raises(Exception, match="token refused"):
+                verifier.verify(f"Bearer {signed(forger, claims())}")
+        assert server.fetches == 1
+        server.rotate(second)
+        time.sleep(0.6)
+        assert verifier.verify(f"Bearer {signed(second, claims())}").subject == "alice"
+        assert server.fetches == 2
+    finally:
+        server.close()
+
+
+def test_verifying_without_fetching_says_when_the_keys_must_be_fetched_first() -> None:
+    """The API verifies on its event loop with may_fetch=False: before any key set is held
+    (or once it is stale) that raises KeysNeeded instead of blocking on the network; with
+    the keys cached it verifies without a fetch."""
+    from broker.adapters.auth import KeysNeeded
+
+    key = SigningKey.generate()
+    server = _JwksServer(key)
+    try:
+        verifier = _verifier(server.url, cache_s=0.3)
+        token = f"Bearer {signed(key, claims())}"
+        with pytest.raises(KeysNeeded):
+            verifier.verify(token, may_fetch=False)
+        assert server.fetches == 0
+        verifier.verify(token)
+        assert verifier.verify(token, may_fetch=False).subject == "alice"
+        assert server.fetches == 1
+        time.sleep(0.4)
+        with pytest.raises(KeysNeeded):
+            verifier.verify(token, may_fetch=False)
+    finally:
+        server.close()
