@@ -34,6 +34,19 @@ async def _terminate(url: str, pid: int) -> None:
         await outsider.dispose()
 
 
+def _count_pings(engine: AsyncEngine) -> list[object]:
+    """The connections the engine pings from now on (the real ping still runs)."""
+    pinged: list[object] = []
+    original = engine.sync_engine.dialect.do_ping
+
+    def counting_ping(dbapi_connection: object) -> bool:
+        pinged.append(dbapi_connection)
+        return original(dbapi_connection)
+
+    engine.sync_engine.dialect.do_ping = counting_ping  # type: ignore[method-assign]
+    return pinged
+
+
 async def test_a_connection_killed_while_idle_is_replaced_before_use(pg_url: str) -> None:
     """Idle longer than the window: the checkout pings it, finds it dead, and hands out a
     new connection; the caller never sees an error."""
@@ -74,14 +87,7 @@ async def test_a_busy_connection_is_not_pinged_at_every_checkout(pg_url: str) ->
     def _seen(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
         statements.append(statement)
 
-    pinged: list[object] = []
-    original = engine.sync_engine.dialect.do_ping
-
-    def counting_ping(dbapi_connection: object) -> bool:
-        pinged.append(dbapi_connection)
-        return original(dbapi_connection)
-
-    engine.sync_engine.dialect.do_ping = counting_ping  # type: ignore[method-assign]
+    pinged = _count_pings(engine)
     try:
         for _ in range(5):
             await _backend_pid(engine)
@@ -93,14 +99,7 @@ async def test_a_busy_connection_is_not_pinged_at_every_checkout(pg_url: str) ->
 async def test_an_idle_connection_is_pinged_at_checkout(pg_url: str) -> None:
     """Past the window, exactly one ping precedes the caller's statement."""
     engine = make_engine(pg_url, pool_size=1, max_overflow=0, liveness_bypass_s=0.05)
-    pinged: list[object] = []
-    original = engine.sync_engine.dialect.do_ping
-
-    def counting_ping(dbapi_connection: object) -> bool:
-        pinged.append(dbapi_connection)
-        return original(dbapi_connection)
-
-    engine.sync_engine.dialect.do_ping = counting_ping  # type: ignore[method-assign]
+    pinged = _count_pings(engine)
     try:
         await _backend_pid(engine)
         await asyncio.sleep(0.1)
