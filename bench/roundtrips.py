@@ -1,9 +1,6 @@
-"""What one enquiry costs the database and the CPU, counted in-process, and what two proposed
-fixes would save (measured here as patches applied to this process only; nothing under
-broker/ is changed).
+"""What one enquiry costs the database and the CPU, counted in-process.
 
     python -m bench.roundtrips [--enquiries 30] [--database postgresql|sqlite]
-                               [--variants baseline,save-changed,no-pre-ping,both]
 
 Runs the broker in one process, as the embedded default does (its FastAPI app through httpx's
 ASGI transport, the in-process transport, the three reference adapters), one enquiry at a
@@ -11,18 +8,11 @@ time, and counts with SQLAlchemy's engine and pool events, per enquiry and by ph
 
 * `statements`: SQL statements executed (an executemany counts once);
 * `transactions`: transactions begun (explicit, or implicit on a connection's first statement);
-* `checkouts`: connections taken from the pool. With `pool_pre_ping` (broker/adapters/db/
-  engine.py) on asyncpg each costs a BEGIN, a `;` and a ROLLBACK: three round trips.
+* `checkouts`: connections taken from the pool (one idle for 0.5 s or more is pinged first:
+  broker/adapters/db/engine.py).
 
 and `cpu_ms`: this process's CPU time per enquiry (the broker's work, the three adapters'
 work, which the variants do not change, and the HTTP client's).
-
-Variants (what-if patches, for the report's expected gains):
-
-* `save-changed`: EnquiryRepository.save writes only the partner requests that changed since
-  EnquiryRepository.get read them (today it rewrites, and re-seals, every one of them);
-* `no-pre-ping`: the engine without pool_pre_ping;
-* `both`.
 
 The JSON object on the last line has the figures.
 """
@@ -32,12 +22,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import contextlib
 import contextvars
 import json
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,74 +75,6 @@ def in_phase(name: str, function: Callable[..., Awaitable[Any]]) -> Callable[...
             PHASE.reset(token)
 
     return wrapped
-
-
-# -- the what-if patches --------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def save_changed_only() -> Iterator[None]:
-    """EnquiryRepository.save writes only the requests that changed since get() read them.
-
-    (A measurement device: to keep it small it passes save() the changed requests only, so
-    save's own "anyone left to chase?" test sees fewer requests; that changes one value in the
-    same single UPDATE of `enquiries`, not the work done. The proposed fix computes it over
-    all requests.)
-    """
-    from broker.adapters.db.repository import EnquiryRepository
-
-    original_get, original_save = EnquiryRepository.get, EnquiryRepository.save
-    seen: dict[int, dict[str, tuple[Any, ...]]] = {}
-
-    def signature(r: Any) -> tuple[Any, ...]:
-        return (r.status, r.reason, r.chased_at, r.late, r.reply is not None)
-
-    async def get(self: Any, enquiry_id: str, **kwargs: Any) -> Any:
-        enquiry = await original_get(self, enquiry_id, **kwargs)
-        if enquiry is not None:
-            seen[id(enquiry)] = {r.request_id: signature(r) for r in enquiry.requests}
-        return enquiry
-
-    async def save(self: Any, enquiry: Any) -> None:
-        before = seen.pop(id(enquiry), None)
-        if before is None:
-            return await original_save(self, enquiry)
-        everyone = enquiry.requests
-        enquiry.requests = [r for r in everyone if before.get(r.request_id) != signature(r)]
-        try:
-            await original_save(self, enquiry)
-        finally:
-            enquiry.requests = everyone
-
-    EnquiryRepository.get, EnquiryRepository.save = get, save  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        EnquiryRepository.get, EnquiryRepository.save = original_get, original_save  # type: ignore[method-assign]
-
-
-@contextlib.contextmanager
-def no_pre_ping() -> Iterator[None]:
-    import broker.bootstrap as bootstrap
-
-    original = bootstrap.make_engine
-
-    def make_engine(url: str, **kwargs: Any) -> Any:
-        return original(url, **({"pool_pre_ping": False} | kwargs) if not url.startswith("sqlite") else kwargs)
-
-    bootstrap.make_engine = make_engine  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        bootstrap.make_engine = original  # type: ignore[assignment]
-
-
-VARIANTS: dict[str, list[Callable[[], contextlib.AbstractContextManager[None]]]] = {
-    "baseline": [],
-    "save-changed": [save_changed_only],
-    "no-pre-ping": [no_pre_ping],
-    "both": [save_changed_only, no_pre_ping],
-}
 
 
 # -- one measurement ------------------------------------------------------------------------
@@ -225,22 +146,15 @@ async def measure(db_url: str, workdir: Path, n: int) -> dict[str, Any]:
             "wall_ms_per_enquiry": round(1000 * wall / n, 2)}
 
 
-def run_variant(name: str, database_kind: str, n: int) -> dict[str, Any]:
-    with contextlib.ExitStack() as patches:
-        for patch in VARIANTS[name]:
-            patches.enter_context(patch())
-        with tempfile.TemporaryDirectory(prefix="mash-bench-rt-") as tmp, \
-                database(database_kind, Path(tmp)) as url:
-            return asyncio.run(measure(url, Path(tmp), n))
+def run(database_kind: str, n: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="mash-bench-rt-") as tmp, database(database_kind, Path(tmp)) as url:
+        return asyncio.run(measure(url, Path(tmp), n))
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.roundtrips", description=__doc__.splitlines()[0])
     ap.add_argument("--enquiries", type=int, default=30)
     ap.add_argument("--database", default="postgresql", choices=["postgresql", "sqlite"])
-    ap.add_argument("--variants", default="baseline",
-                    type=lambda s: [x.strip() for x in s.split(",") if x.strip()],
-                    help=f"comma-separated: {', '.join(VARIANTS)}")
     ap.add_argument("--quiet", action="store_true", help="no broker log lines")
     args = ap.parse_args(argv)
     if args.quiet:
@@ -249,14 +163,11 @@ def main(argv: list[str] | None = None) -> int:
         import structlog
 
         structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    results = {}
-    for name in args.variants:
-        results[name] = run_variant(name, args.database, args.enquiries)
-        print(f"\n{name}: cpu {results[name]['cpu_ms_per_enquiry']} ms/enquiry, "
-              f"wall {results[name]['wall_ms_per_enquiry']} ms/enquiry")
-        for phase, counts in results[name]["per_enquiry"].items():
-            print(f"  {phase:52} {counts}")
-    print(json.dumps({"database": args.database, "enquiries": args.enquiries, "variants": results}))
+    result = run(args.database, args.enquiries)
+    print(f"cpu {result['cpu_ms_per_enquiry']} ms/enquiry, wall {result['wall_ms_per_enquiry']} ms/enquiry")
+    for phase, counts in result["per_enquiry"].items():
+        print(f"  {phase:52} {counts}")
+    print(json.dumps({"database": args.database, "enquiries": args.enquiries, **result}))
     return 0
 
 

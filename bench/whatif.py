@@ -1,21 +1,19 @@
 """What-if: the broker under the `make bench` load with a proposed fix applied as a patch in
 its own process (nothing under broker/ changes), against the unpatched broker, in turns.
 
-    python -m bench.whatif [--variants baseline,save-changed,audit-off] [--rounds 2]
+    python -m bench.whatif [--variants baseline,audit-off] [--rounds 2]
                            [--enquiries 600] [--latency-enquiries 100]
 
 Each variant runs the PostgreSQL leg of `make bench` (three reference adapters, fresh
 database and vhost): throughput at concurrency 64, latency at concurrency 1, broker CPU per
 enquiry; variants take turns round by round, so the machine's load falls on all alike.
 
-Patches (see bench.roundtrips for the first two):
+Patches (earlier ones, `save-changed` and `no-pre-ping`, became the broker's own behaviour
+and were removed; a new proposal is added here as a patch, measured, then built for real):
 
-* `save-changed`: EnquiryRepository.save writes only the partner requests that changed;
-* `no-pre-ping`: the engine without pool_pre_ping;
 * `audit-off`: AuditRepository.append does nothing: NOT a fix, an upper bound on what the
-  audit log's appends (a global advisory lock held to commit, a tail read, an insert per
-  audited transaction) cost;
-* `all`: the three together.
+  audit log's appends (an insert into the audit inbox per audited transaction, sequenced
+  later) cost.
 
 The started broker is `python -m bench.whatif serve --patches P -- <mash-broker serve args>`.
 """
@@ -32,13 +30,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-PATCHES = ("save-changed", "no-pre-ping", "audit-off")
+PATCHES = ("audit-off",)
 VARIANTS = {
     "baseline": [],
-    "save-changed": ["save-changed"],
-    "no-pre-ping": ["no-pre-ping"],
     "audit-off": ["audit-off"],
-    "all": list(PATCHES),
 }
 
 
@@ -46,13 +41,7 @@ _ACTIVE: list[contextlib.ExitStack] = []
 
 
 def apply(patches: list[str]) -> None:
-    from bench.roundtrips import no_pre_ping, save_changed_only
-
     keep = contextlib.ExitStack()
-    if "save-changed" in patches:
-        keep.enter_context(save_changed_only())
-    if "no-pre-ping" in patches:
-        keep.enter_context(no_pre_ping())
     if "audit-off" in patches:
         from broker.adapters.db.audit_store import AuditRepository
 
@@ -107,7 +96,7 @@ def run(argv: list[str]) -> int:
     from bench.stack import log, stop_cleanly_on_sigterm
 
     ap = argparse.ArgumentParser(prog="python -m bench.whatif")
-    ap.add_argument("--variants", default="baseline,save-changed,audit-off,all",
+    ap.add_argument("--variants", default="baseline,audit-off",
                     type=lambda s: [x.strip() for x in s.split(",") if x.strip()])
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--enquiries", type=int, default=600)
