@@ -58,6 +58,11 @@ def serve(
         port=port or settings.port,
         log_config=None,
         access_log=False,
+        # h11, even where httptools is installed: under sustained POST load uvicorn's
+        # httptools protocol closed connections that were in use (its keep-alive timer,
+        # uvicorn 0.54; clients saw ReadError after 800-4,000 requests, three runs of
+        # three; none with h11). See BENCHMARKS.md.
+        http="h11",
     )
 
 
