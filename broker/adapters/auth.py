@@ -8,6 +8,7 @@ not exist in production mode.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Sequence
@@ -77,6 +78,15 @@ class TokenVerifier:
             self._loaded_at = time.monotonic()
         assert self._keys is not None
         return self._keys
+
+    async def verify_async(self, authorization: str | None) -> Principal:
+        """`verify` for an event loop: against the cached key set on the loop (a signature
+        check, no I/O); in a worker thread only when the key set must be fetched first,
+        because the fetch blocks."""
+        try:
+            return self.verify(authorization, may_fetch=False)
+        except KeysNeeded:
+            return await asyncio.to_thread(self.verify, authorization)
 
     def verify(self, authorization: str | None, *, may_fetch: bool = True) -> Principal:
         """The principal a bearer token names, once it verifies (Unauthenticated otherwise).

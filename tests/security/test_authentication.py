@@ -194,3 +194,34 @@ def test_verifying_without_fetching_says_when_the_keys_must_be_fetched_first() -
             verifier.verify(token, may_fetch=False)
     finally:
         server.close()
+
+
+async def test_verify_async_fetches_the_keys_off_the_event_loop_once_then_verifies_on_it() -> None:
+    """What the API and the web UI call: the first token makes it fetch the key set in a
+    worker thread (so the event loop keeps serving); later tokens verify on the loop's own
+    thread without another fetch; a forged one is still refused."""
+    import threading
+
+    key, forger = SigningKey.generate(), SigningKey.generate()
+    server = _JwksServer(key)
+    try:
+        verifier = _verifier(server.url)
+        seen: list[tuple[bool, str]] = []  # (may_fetch, thread) of each verify
+        original = verifier.verify
+
+        def recording(authorization: str | None, *, may_fetch: bool = True):  # type: ignore[no-untyped-def]
+            seen.append((may_fetch, threading.current_thread().name))
+            return original(authorization, may_fetch=may_fetch)
+
+        verifier.verify = recording  # type: ignore[method-assign]
+        loop_thread = threading.current_thread().name
+        assert (await verifier.verify_async(f"Bearer {signed(key, claims())}")).subject == "alice"
+        assert [may_fetch for may_fetch, _ in seen] == [False, True]
+        assert seen[1][1] != loop_thread  # the fetching verify ran in a worker thread
+        seen.clear()
+        assert (await verifier.verify_async(f"Bearer {signed(key, claims(sub='bob'))}")).subject == "bob"
+        assert seen == [(False, loop_thread)] and server.fetches == 1
+        with pytest.raises(Exception, match="token refused"):
+            await verifier.verify_async(f"Bearer {signed(forger, claims())}")
+    finally:
+        server.close()

@@ -60,12 +60,12 @@ def broker_of(request: Request) -> Broker:
     return request.app.state.broker  # type: ignore[no-any-return]
 
 
-def ui_principal(request: Request) -> Principal:
+async def ui_principal(request: Request) -> Principal:
     """The signed-in person: the session cookie's token, verified exactly as the API does."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise Unauthenticated("not signed in")
-    return broker_of(request).verifier.verify(f"Bearer {token}")
+    return await broker_of(request).verifier.verify_async(f"Bearer {token}")
 
 
 UiPrincipal = Annotated[Principal, Depends(ui_principal)]

@@ -147,7 +147,7 @@ async def callback(
     if not isinstance(token, str):
         return problem_page(request, 401, "Sign-in failed", f"The provider sent no {config.token_field}.")
     try:
-        broker_of(request).verifier.verify(f"Bearer {token}")  # the API's own check
+        await broker_of(request).verifier.verify_async(f"Bearer {token}")  # the API's own check
     except Unauthenticated as refused:
         log.warning("oidc_token_unverified", reason=str(refused))
         return problem_page(request, 401, "Sign-in failed", f"The token is not one this broker accepts: {refused}")

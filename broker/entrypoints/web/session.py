@@ -49,7 +49,7 @@ def dev_sign_in_allowed(settings: Settings) -> bool:
 @router.get("/ui/sign-in", response_class=HTMLResponse, include_in_schema=False)
 async def sign_in_page(request: Request, next: Annotated[str | None, Query(max_length=300)] = None) -> Response:
     try:
-        principal = ui_principal(request)
+        principal = await ui_principal(request)
     except Unauthenticated:
         principal = None
     return render(request, "sign_in.html", {
@@ -80,7 +80,7 @@ async def sign_in(request: Request) -> Response:
     token = DevIssuer.from_workspace(broker.settings.dev_dir).issue(
         subject=subject, roles=[role], ttl_s=SESSION_S
     )
-    broker.verifier.verify(f"Bearer {token}")  # the API's own check, before it is a session
+    await broker.verifier.verify_async(f"Bearer {token}")  # the API's own check, before it is a session
     response = RedirectResponse(safe_next(form.get("next")), status_code=303)
     set_cookie(response, request, SESSION_COOKIE, token, max_age=SESSION_S)
     return response
