@@ -39,6 +39,8 @@ class Forbidden(Denied):
 class NotVisible(Denied):
     """The principal may not see this resource; answered as if it did not exist."""
 
+    what = "enquiry"  # the HTTP answer is "no such <what>"
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
@@ -116,6 +118,8 @@ def authorize_reports(principal: Principal) -> None:
 
 class NoSuchContact(NotVisible):
     """A contact the principal may not see (or that does not exist): answered 404 "no such contact"."""
+
+    what = "contact"
 
 
 def _staff(principal: Principal) -> bool:

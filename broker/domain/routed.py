@@ -13,6 +13,8 @@ from broker.domain.access import AUDITOR, MASH_MANAGER, SOCIAL_WORKER, Forbidden
 class NoSuchNotification(NotVisible):
     """A notification that does not exist or is not the caller's: answered 404."""
 
+    what = "notification"
+
 
 def authorize_routed_list(principal: Principal) -> str | None:
     """The recipient to restrict the list to (a social worker's own), or None for everything

@@ -14,11 +14,11 @@ from fastapi.responses import JSONResponse
 from broker.adapters.auth import Unauthenticated
 from broker.bootstrap import Broker, build_broker
 from broker.config import Settings
-from broker.domain.access import Denied, Forbidden, NotVisible
-from broker.service.audit_trail import access_denied
+from broker.domain.access import Forbidden, NotVisible
 from broker.domain.errors import DomainError
 from broker.entrypoints.api.limits import BodyLimits, RateLimiter
-from broker.entrypoints.api.request_context import RequestContext, route_of
+from broker.entrypoints.api.request_context import RequestContext
+from broker.entrypoints.denials import audit_denial
 from broker.entrypoints.api.routes import router
 from broker.entrypoints.api.front_door_routes import install_front_door
 from broker.entrypoints.api.notification_routes import install_notification_routes
@@ -28,9 +28,6 @@ from broker.entrypoints.web import mount_web
 
 log = structlog.get_logger("mash.http")
 
-
-def _route(request: Request) -> str | None:
-    return route_of(request.scope)
 
 
 def create_app(settings: Settings | None = None, *, broker: Broker | None = None) -> FastAPI:
@@ -82,13 +79,6 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
             headers={"WWW-Authenticate": 'Bearer realm="mash-broker"'},
         )
 
-    async def audit_denial(request: Request, error: Denied, status: int) -> None:
-        log.warning("access_denied", route=_route(request), status=status, action=error.action)
-        served: Broker = request.app.state.broker
-        await served.record_audit(
-            access_denied(error.actor, error.action, _route(request) or "?", status, served.clock.now())
-        )
-
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, error: Forbidden) -> JSONResponse:
         await audit_denial(request, error, 403)
@@ -97,7 +87,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     @app.exception_handler(NotVisible)
     async def not_visible(request: Request, error: NotVisible) -> JSONResponse:
         await audit_denial(request, error, 404)
-        return JSONResponse({"detail": "no such enquiry"}, status_code=404)
+        return JSONResponse({"detail": f"no such {error.what}"}, status_code=404)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(_: Request, error: RequestValidationError) -> JSONResponse:

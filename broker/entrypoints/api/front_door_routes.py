@@ -10,14 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-import structlog
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
 from broker.adapters.db.mapping import consent_to_json, subject_to_json
 from broker.bootstrap import Broker
-from broker.domain.access import NoSuchContact, Principal
+from broker.domain.access import Principal
 from broker.domain.brag import Brag
 from broker.domain.consent import ConsentDecision, ConsentStatus
 from broker.domain.contact import Contact, ContactConflict, Referrer
@@ -28,14 +27,11 @@ from broker.domain.subject import Subject
 from broker.entrypoints.api.deps import BrokerDep, PrincipalDep
 from broker.entrypoints.api.routes import ERRORS
 from broker.entrypoints.api.schemas import ConsentIn, Problem, SubjectIn, _In
-from broker.service.audit_trail import access_denied
 from broker.service.front_door import (
     ContactView,
     DecisionView,
     RecordContact,
 )
-
-log = structlog.get_logger("mash.http")
 
 router = APIRouter(tags=["front door"])
 
@@ -559,11 +555,3 @@ def install_front_door(app: FastAPI) -> None:
     async def purged(_: Request, error: ContactPurged) -> JSONResponse:
         return JSONResponse({"detail": str(error), "purged_at": error.purged_at.isoformat(),
                              "decision_sha256": error.decision_sha256}, status_code=410)
-
-    @app.exception_handler(NoSuchContact)
-    async def no_such_contact(request: Request, error: NoSuchContact) -> JSONResponse:
-        route = getattr(request.scope.get("route"), "path", None) or "?"
-        log.warning("access_denied", route=route, status=404, action=error.action)
-        served: Broker = request.app.state.broker
-        await served.record_audit(access_denied(error.actor, error.action, route, 404, served.clock.now()))
-        return JSONResponse({"detail": "no such contact"}, status_code=404)

@@ -10,21 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-import structlog
-from fastapi import FastAPI, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Path
 from fastapi.routing import APIRouter
 from pydantic import BaseModel
 
-from broker.bootstrap import Broker
-from broker.domain.routed import NoSuchNotification
 from broker.entrypoints.api.deps import BrokerDep, PrincipalDep
 from broker.entrypoints.api.routes import ERRORS
 from broker.entrypoints.api.schemas import Problem
-from broker.service.audit_trail import access_denied
 from broker.service.routed_contacts import RoutedContacts
-
-log = structlog.get_logger("mash.http")
 
 router = APIRouter(tags=["front door"])
 
@@ -62,11 +55,3 @@ async def acknowledge(notification_id: NotificationId, broker: BrokerDep,
 
 def install_notification_routes(app: FastAPI) -> None:
     app.include_router(router)
-
-    @app.exception_handler(NoSuchNotification)
-    async def no_such_notification(request: Request, error: NoSuchNotification) -> JSONResponse:
-        route = getattr(request.scope.get("route"), "path", None) or "?"
-        log.warning("access_denied", route=route, status=404, action=error.action)
-        served: Broker = request.app.state.broker
-        await served.record_audit(access_denied(error.actor, error.action, route, 404, served.clock.now()))
-        return JSONResponse({"detail": "no such notification"}, status_code=404)

@@ -26,6 +26,8 @@ from broker.bootstrap import Broker
 from broker.domain.access import Denied, Forbidden, Principal
 from broker.domain.contact_retention import ContactPurged
 from broker.domain.errors import DomainError
+from broker.entrypoints.api.request_context import route_of
+from broker.entrypoints.denials import audit_denial
 from broker.entrypoints.web.security import (
     ANCHOR_COOKIE,
     CSRF_FIELD,
@@ -35,7 +37,6 @@ from broker.entrypoints.web.security import (
     CsrfError,
     set_cookie,
 )
-from broker.service.audit_trail import access_denied
 
 log = structlog.get_logger("mash.web")
 
@@ -108,16 +109,6 @@ async def read_form(request: Request) -> dict[str, str]:
     return fields
 
 
-def _route_path(request: Request) -> str:
-    route = request.scope.get("route")
-    return getattr(route, "path", None) or "?"
-
-
-async def _audited_denial(request: Request, error: Denied, status: int) -> None:
-    log.warning("access_denied", route=_route_path(request), status=status, action=error.action)
-    broker = broker_of(request)
-    await broker.record_audit(access_denied(error.actor, error.action, _route_path(request), status,
-                                            broker.clock.now()))
 
 
 def problem_page(request: Request, status: int, title: str, detail: str,
@@ -142,14 +133,14 @@ class UiRoute(APIRoute):
                     return RedirectResponse(f"/ui/sign-in?next={target}", status_code=303)
                 return problem_page(request, 401, "Sign in again", str(error))
             except CsrfError as error:
-                log.warning("csrf_refused", route=_route_path(request))
+                log.warning("csrf_refused", route=route_of(request.scope) or "?")
                 return problem_page(request, 403, "Form refused",
                                     f"{error}. Reload the page and submit the form again.")
             except Forbidden as error:
-                await _audited_denial(request, error, 403)
+                await audit_denial(request, error, 403)
                 return problem_page(request, 403, "Not allowed", "Your role does not allow this action.")
             except Denied as error:
-                await _audited_denial(request, error, 404)
+                await audit_denial(request, error, 404)
                 return problem_page(request, 404, "Not found", "There is no such record.")
             except ContactPurged as error:
                 return problem_page(request, 410, "Purged", str(error))
