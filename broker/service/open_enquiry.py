@@ -41,12 +41,21 @@ class OpenEnquiry:
 
 @dataclass(frozen=True, slots=True)
 class Opened:
-    enquiry_id: str
-    state: EnquiryState
-    refusal_reason: str | None
-    replayed: bool  # the same idempotency key was seen before: nothing new was created
     # As committed (or, when replayed, as stored): lets the caller answer without reading it back.
     enquiry: Enquiry
+    replayed: bool  # the same idempotency key was seen before: nothing new was created
+
+    @property
+    def enquiry_id(self) -> str:
+        return self.enquiry.enquiry_id
+
+    @property
+    def state(self) -> EnquiryState:
+        return self.enquiry.state
+
+    @property
+    def refusal_reason(self) -> str | None:
+        return self.enquiry.refusal_reason
 
 
 async def open_enquiry(
@@ -97,7 +106,7 @@ async def open_enquiry(
             if existing is not None:
                 stored = await uow.enquiries.get(existing)
                 assert stored is not None
-                return Opened(existing, stored.state, stored.refusal_reason, replayed=True, enquiry=stored)
+                return Opened(stored, replayed=True)
         await uow.enquiries.add(
             enquiry,
             idempotency_key=command.idempotency_key,
@@ -119,4 +128,4 @@ async def open_enquiry(
         partners_asked=len(messages),
         brag=enquiry.brag.value,
     )
-    return Opened(enquiry.enquiry_id, enquiry.state, enquiry.refusal_reason, replayed=False, enquiry=enquiry)
+    return Opened(enquiry, replayed=False)
