@@ -51,6 +51,15 @@ _UPDATED_COLUMNS = ("status", "reason", "chased_at", "late", "replied_at", "repl
 
 
 @dataclass(frozen=True, slots=True)
+class _Loaded:
+    row: dict[str, Any]  # the enquiry row's columns that `save` writes
+    requests: dict[str, tuple[Any, ...]]  # request_id -> _written_state
+
+
+_UNKNOWN = object()  # a column `get` did not read: always written
+
+
+@dataclass(frozen=True, slots=True)
 class RequestOwner:
     enquiry_id: str
     partner_id: str
@@ -82,10 +91,8 @@ class EnquiryRepository:
     def __init__(self, connection: AsyncConnection, cipher: RowCipher) -> None:
         self._c = connection
         self._cipher = cipher
-        # enquiry_id -> {request_id: _written_state} as `get` read them in this transaction
-        self._loaded: dict[str, dict[str, tuple[Any, ...]]] = {}
-        # enquiry_id -> the enquiry row's changeable columns as `get` read them
-        self._loaded_rows: dict[str, dict[str, Any]] = {}
+        # What `get` read in this transaction, so `save` writes only what changed since.
+        self._loaded: dict[str, _Loaded] = {}
 
     async def add(self, enquiry: Enquiry, *, idempotency_key: str | None = None,
                   wanted_categories: Sequence[str] | None = None,
@@ -258,11 +265,11 @@ class EnquiryRepository:
             closed_at=utc(row["closed_at"]),
             completion=row["completion"],
         )
-        self._loaded[enquiry_id] = {r.request_id: _written_state(r) for r in enquiry.requests}
-        self._loaded_rows[enquiry_id] = {
-            "state": row["state"], "closed_at": utc(row["closed_at"]),
-            "completion": row["completion"], "chase_at": utc(row["chase_at"]),
-        }
+        self._loaded[enquiry_id] = _Loaded(
+            row={"state": row["state"], "closed_at": utc(row["closed_at"]),
+                 "completion": row["completion"], "chase_at": utc(row["chase_at"])},
+            requests={r.request_id: _written_state(r) for r in enquiry.requests},
+        )
         return enquiry
 
     async def save(self, enquiry: Enquiry) -> None:
@@ -276,25 +283,25 @@ class EnquiryRepository:
             r.status is RequestStatus.PENDING and r.chased_at is None for r in enquiry.requests
         ):
             values["chase_at"] = None  # nobody left to chase
-        loaded_row = self._loaded_rows.get(enquiry.enquiry_id)
+        loaded = self._loaded.get(enquiry.enquiry_id) or _Loaded(row={}, requests={})
         # Most replies leave the enquiry row as it was: only the last one closes it.
-        if loaded_row is None or any(loaded_row[k] != v for k, v in values.items()):
+        if any(loaded.row.get(k, _UNKNOWN) != v for k, v in values.items()):
             await self._c.execute(
                 update(t.enquiries).where(t.enquiries.c.enquiry_id == enquiry.enquiry_id).values(**values)
             )
-            if loaded_row is not None:
-                loaded_row.update(values)
         # Only the requests that changed since `get` read them (a reply changes one): each
         # row written re-seals its reply, so rewriting them all cost P x (P + N) UPDATEs.
-        loaded = self._loaded.get(enquiry.enquiry_id, {})
-        changed = [r for r in enquiry.requests if loaded.get(r.request_id) != _written_state(r)]
+        changed = [r for r in enquiry.requests if loaded.requests.get(r.request_id) != _written_state(r)]
         if changed:
             rows = []
             for request in changed:
                 row = self._request_row(enquiry.enquiry_id, request)
                 rows.append({"b_request_id": request.request_id, **{k: row[k] for k in _UPDATED_COLUMNS}})
             await self._c.execute(_UPDATE_REQUEST, rows)
-        self._loaded[enquiry.enquiry_id] = {r.request_id: _written_state(r) for r in enquiry.requests}
+        self._loaded[enquiry.enquiry_id] = _Loaded(
+            row={**loaded.row, **values},
+            requests={r.request_id: _written_state(r) for r in enquiry.requests},
+        )
 
     async def by_idempotency_key(self, key: str) -> str | None:
         return (
