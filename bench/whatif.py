@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import statistics
 import sys
@@ -37,11 +36,8 @@ VARIANTS = {
 }
 
 
-_ACTIVE: list[contextlib.ExitStack] = []
-
-
 def apply(patches: list[str]) -> None:
-    keep = contextlib.ExitStack()
+    """Patch this process for the rest of its life (it is the broker `serve` starts)."""
     if "audit-off" in patches:
         from broker.adapters.db.audit_store import AuditRepository
 
@@ -49,7 +45,6 @@ def apply(patches: list[str]) -> None:
             return []
 
         AuditRepository.append = append  # type: ignore[method-assign]
-    _ACTIVE.append(keep.pop_all())  # held: the patches last for the life of the process
     print(f"bench.whatif: patches applied: {patches or 'none'}", file=sys.stderr, flush=True)
 
 
